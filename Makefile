@@ -1,0 +1,43 @@
+# Two commands from a fresh clone: `make run` (the whole suite) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PACKAGES := shared services/auth services/catalog services/payments gateway
+PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+
+.PHONY: install run test lint typecheck check bench clean constraints
+
+$(STAMP): $(PYPROJECTS) requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+		$(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## start every service and the gateway (127.0.0.1:8000); Ctrl-C stops them all
+	$(PY) deploy/local/run.py
+
+test: install  ## the whole suite against real RabbitMQ and PostgreSQL, in throwaway vhost/databases
+	$(PY) -m pytest -m "not eventlet" $(PYTEST_ARGS)
+	$(PY) tests/eventlet_pytest.py $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ]
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy -p shared -p gateway -p auth -p catalog -p payments
+
+check: lint typecheck
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV)
+
+constraints: install  ## re-pin every transitive dependency after changing a pyproject
+	(echo "# Every transitive dependency, pinned: regenerate with 'make constraints' after changing a pyproject."; \
+	 $(VENV)/bin/pip freeze --exclude-editable | grep -v '^-e\|^suite-') > constraints.txt

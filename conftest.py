@@ -1,0 +1,62 @@
+"""Session fixtures for every test: a throwaway vhost and throwaway, migrated databases.
+
+Tests marked `eventlet` need a monkey-patched process (nameko containers in-process); they run
+in the second pytest run that `make test` starts through tests/eventlet_pytest.py.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import infra
+
+PATCHED = os.environ.get("SUITE_EVENTLET_PATCHED") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "eventlet: needs an eventlet monkey-patched process")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        wants_eventlet = item.get_closest_marker("eventlet") is not None
+        if wants_eventlet != PATCHED:
+            reason = "runs in the eventlet pass" if wants_eventlet else "runs in the asyncio pass"
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    name = infra.unique("test")
+    uri = infra.create_vhost(name)
+    yield uri
+    infra.delete_vhost(name)
+
+
+@pytest.fixture(scope="session")
+def database_urls() -> Iterator[dict[str, str]]:
+    """One migrated throwaway database per service: {"auth": url, ...}."""
+    prefix = infra.unique("test")
+    urls: dict[str, str] = {}
+    try:
+        for service in infra.SERVICES:
+            urls[service] = infra.create_database(f"{prefix}_{service}")
+            infra.migrate(service, urls[service])
+        yield urls
+    finally:
+        for service in infra.SERVICES:
+            infra.drop_database(f"{prefix}_{service}")
+
+
+@pytest.fixture(scope="session")
+def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
+    """The environment a test passes to processes it starts (services, gateway, run.py)."""
+    env = dict(os.environ)
+    env.update({"AMQP_URI": amqp_uri, "RATE_LIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",
+                "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands"})
+    for service, url in database_urls.items():
+        env[f"{service.upper()}_DATABASE_URL"] = url
+    return env

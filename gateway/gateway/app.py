@@ -1,0 +1,41 @@
+"""The gateway's ASGI application: an asyncio front door speaking nameko RPC to the services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from gateway import problems
+from gateway.config import GatewaySettings, settings
+from gateway.middleware import EdgeMiddleware
+from gateway.routes import ops
+from gateway.routing import JsonRoute
+from gateway.rpc import RpcClient
+from shared import logs
+
+API_VERSION = "0.1.0"
+
+
+def create_app(config: GatewaySettings | None = None) -> FastAPI:
+    config = config or settings()
+    logs.configure("gateway", config.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.rpc = RpcClient(config.amqp_uri, config.rpc_timeout)
+        await app.state.rpc.start()
+        yield
+        await app.state.rpc.stop()
+
+    app = FastAPI(title="Commerce suite gateway", version=API_VERSION, lifespan=lifespan,
+                  default_response_class=ORJSONResponse, docs_url="/docs",
+                  openapi_url="/openapi.json", redoc_url=None)
+    app.state.settings = config
+    app.router.route_class = JsonRoute
+    problems.install(app)
+    app.include_router(ops.router)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes)
+    return app

@@ -1,0 +1,33 @@
+"""The gateway process's one settings object, read from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import DEFAULT_AMQP_URI
+
+SERVICES = ("auth", "catalog", "payments")
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    host: str = Field(default="127.0.0.1", validation_alias="GATEWAY_HOST")
+    port: int = Field(default=8000, ge=0, le=65535, validation_alias="GATEWAY_PORT")
+    workers: int = Field(default=1, ge=1, validation_alias="GATEWAY_WORKERS")
+    amqp_uri: str = Field(default=DEFAULT_AMQP_URI, validation_alias="AMQP_URI")
+    rpc_timeout: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_RPC_TIMEOUT")
+    readiness_timeout: float = Field(default=1.0, gt=0, validation_alias="GATEWAY_READY_TIMEOUT")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1, validation_alias="GATEWAY_MAX_BODY")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    rate_limit_enabled: bool = Field(default=True, validation_alias="RATE_LIMIT_ENABLED")
+    cache_enabled: bool = Field(default=True, validation_alias="GATEWAY_CACHE_ENABLED")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+
+
+@lru_cache(maxsize=1)
+def settings() -> GatewaySettings:
+    return GatewaySettings()

@@ -1,0 +1,89 @@
+"""RFC 9457 problem+json answers; never a stack trace or exception text."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from shared.errors import (
+    WIRE_ERRORS,
+    BadRequest,
+    ServiceUnavailable,
+    SuiteError,
+    TooManyRequests,
+    Unauthorized,
+    UpstreamTimeout,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = "1"
+_BY_STATUS = {cls.status: cls for cls in WIRE_ERRORS.values()}
+_HTTP_DETAILS = {404: "No such resource.", 405: "This method is not allowed on this resource.",
+                 413: "The request body is too large."}
+
+
+def problem_response(error: SuiteError, request_id: str | None) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(error, (ServiceUnavailable, UpstreamTimeout, TooManyRequests)):
+        headers["Retry-After"] = str(error.extra.pop("retry_after", RETRY_AFTER_SECONDS))
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    return Response(orjson.dumps(error.to_problem(request_id)), status_code=error.status,
+                    media_type=PROBLEM_JSON, headers=headers)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def field_errors(errors: Any) -> list[dict[str, str]]:
+    out = []
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        out.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid"))})
+    return out
+
+
+async def _suite_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SuiteError)
+    if exc.status >= 500 and type(exc) is SuiteError:
+        log.error("upstream failed with an unexpected error")
+    return problem_response(exc, _request_id(request))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    error: SuiteError
+    if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        error = BadRequest("The request body is not valid JSON.")
+    else:
+        error = ValidationFailed("The request does not match the schema.",
+                                 field_errors(exc.errors()))
+    return problem_response(error, _request_id(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    cls = _BY_STATUS.get(exc.status_code, SuiteError)
+    return problem_response(cls(_HTTP_DETAILS.get(exc.status_code, "")), _request_id(request))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return problem_response(SuiteError("An unexpected error occurred."), _request_id(request))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(SuiteError, _suite_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

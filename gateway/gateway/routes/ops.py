@@ -1,0 +1,65 @@
+"""Operations: liveness, readiness (pings every service), Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from starlette.responses import JSONResponse, Response
+
+from gateway.config import SERVICES
+from gateway.rpc import RpcClient
+from gateway.schemas import problem_responses
+from shared.errors import SuiteError
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    broker: str
+    services: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness of the gateway process")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+async def _probe(rpc: RpcClient, service: str, timeout: float) -> str:
+    try:
+        await rpc.call(service, "ping", timeout=timeout)
+    except SuiteError as error:
+        return "timeout" if error.status == 504 else "unavailable"
+    return "up"
+
+
+@router.get("/readyz", response_model=Readiness, responses=problem_responses(503),
+            summary="Ready when the broker is reachable and every service answers within 1 s")
+async def readyz(request: Request) -> Response:
+    rpc: RpcClient = request.app.state.rpc
+    timeout: float = request.app.state.settings.readiness_timeout
+    broker = "up" if rpc.connected else "down"
+    results = await asyncio.gather(*(_probe(rpc, s, timeout) for s in SERVICES))
+    services = dict(zip(SERVICES, results, strict=True))
+    ready = broker == "up" and all(state == "up" for state in services.values())
+    body = {"status": "ready" if ready else "not ready", "broker": broker, "services": services}
+    if ready:
+        return JSONResponse(body)
+    problem = {"type": "https://errors.commerce-suite.dev/not-ready", "title": "Not Ready",
+               "status": 503, "detail": "The broker or a service is not answering.",
+               "request_id": request.state.request_id, **body}
+    return JSONResponse(problem, status_code=503, media_type="application/problem+json",
+                        headers={"Retry-After": "1"})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}}})
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

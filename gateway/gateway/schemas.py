@@ -1,0 +1,45 @@
+"""Shapes shared by every route: strict inputs and the problem document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StrictModel(BaseModel):
+    """Request bodies: unknown fields are refused (no mass assignment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    request_id: str | None
+    errors: list[FieldError] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}},
+                 "description": _DESCRIPTIONS.get(status, "Error")}
+        for status in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request", 401: "Missing or invalid credentials", 403: "Not allowed",
+    404: "Not found", 409: "Conflict", 412: "Version mismatch", 413: "Body too large",
+    415: "Body is not JSON", 422: "Validation failed", 429: "Too many requests",
+    503: "A backing service is unavailable", 504: "A backing service timed out",
+}

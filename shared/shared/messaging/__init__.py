@@ -1,0 +1,1 @@
+"""Reliable messaging: transactional outbox, inbox (idempotent handlers), topology, dead letters."""

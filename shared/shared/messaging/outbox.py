@@ -1,0 +1,36 @@
+"""Writing events: services never publish directly, they add an outbox row in their transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from shared import logs
+from shared.wire import utcnow
+
+
+def record_event(session: Session, outbox: Table, source: str, event_type: str,
+                 fields: dict[str, Any], schema_version: int = 1) -> uuid.UUID:
+    """Add `event_type` from service `source` (exchange `<source>.events`) to the outbox.
+
+    The row commits or rolls back with the caller's change; the relay publishes it later.
+    """
+    event_id = uuid.uuid4()
+    payload = {**fields, "event_id": str(event_id), "occurred_at": utcnow(),
+               "schema_version": schema_version}
+    context = logs.current()
+    headers = {f"nameko.{key}": context[key] for key in ("request_id", "trace_id", "traceparent")
+               if key in context}
+    session.execute(insert(outbox).values(
+        event_id=event_id, exchange=f"{source}.events", event_type=event_type,
+        payload=_jsonable(payload), headers=headers))
+    return event_id
+
+
+def _jsonable(payload: dict[str, Any]) -> Any:
+    from shared import wire
+
+    return wire.loads(wire.dumpb(payload))

@@ -1,0 +1,1 @@
+"""nameko adapters: the only part of `shared` that imports nameko."""

@@ -1,0 +1,24 @@
+"""Process-wide preparation every service performs once, before nameko starts its extensions."""
+
+from __future__ import annotations
+
+from nameko import exceptions as nameko_exceptions
+
+from shared import errors, logs, wire
+
+_done: set[str] = set()
+
+
+def prepare(service: str, log_level: str = "INFO") -> None:
+    if service in _done:
+        return
+    wire.register_kombu_json()
+    logs.configure(service, log_level)
+    _register_typed_errors()
+    _done.add(service)
+
+
+def _register_typed_errors() -> None:
+    # Lets service-to-service RpcProxy calls raise our typed errors instead of RemoteError.
+    for cls in errors.WIRE_ERRORS.values():
+        nameko_exceptions.registry[f"{cls.__module__}.{cls.__name__}"] = cls
