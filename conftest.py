@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -60,3 +61,14 @@ def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
     for service, url in database_urls.items():
         env[f"{service.upper()}_DATABASE_URL"] = url
     return env
+
+
+@pytest.fixture(scope="session")
+def suite(suite_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole suite, started once per test session like `make run`; `suite.url` is the
+    gateway. Tests that break things (kill, stop the broker) start their own with
+    `tests.support.suite.running_suite` instead."""
+    from tests.support.suite import running_suite
+
+    with running_suite(suite_env, tmp_path_factory.mktemp("suite") / "suite.log") as running:
+        yield running
