@@ -7,6 +7,7 @@ in the second pytest run that `make test` starts through tests/eventlet_pytest.p
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,9 @@ import pytest
 from tests.support import infra
 
 PATCHED = os.environ.get("SUITE_EVENTLET_PATCHED") == "1"
+# The admin account the suite bootstraps from ADMIN_EMAIL / ADMIN_PASSWORD in every test run.
+ADMIN_EMAIL = "admin@suite.test"
+ADMIN_PASSWORD = secrets.token_urlsafe(18)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,7 +61,8 @@ def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
     """The environment a test passes to processes it starts (services, gateway, run.py)."""
     env = dict(os.environ)
     env.update({"AMQP_URI": amqp_uri, "RATE_LIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",
-                "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands"})
+                "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands",
+                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD})
     for service, url in database_urls.items():
         env[f"{service.upper()}_DATABASE_URL"] = url
     return env
