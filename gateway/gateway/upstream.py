@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import Request
 
+from gateway.metrics import UPSTREAM_ERRORS, UPSTREAM_LATENCY
 from gateway.rpc import RpcClient
+from shared.errors import SuiteError
 
 
 def context_of(request: Request) -> dict[str, str]:
@@ -18,5 +21,12 @@ def context_of(request: Request) -> dict[str, str]:
 async def call(request: Request, service: str, method: str, *args: Any,
                timeout: float | None = None, **kwargs: Any) -> Any:
     rpc: RpcClient = request.app.state.rpc
-    return await rpc.call(service, method, *args, context=context_of(request), timeout=timeout,
-                          **kwargs)
+    started = time.perf_counter()
+    try:
+        return await rpc.call(service, method, *args, context=context_of(request),
+                              timeout=timeout, **kwargs)
+    except SuiteError as error:
+        UPSTREAM_ERRORS.labels(service, method, str(error.status)).inc()
+        raise
+    finally:
+        UPSTREAM_LATENCY.labels(service, method).observe(time.perf_counter() - started)

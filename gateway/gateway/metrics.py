@@ -1,0 +1,54 @@
+"""Prometheus metrics of the gateway: requests by route template, upstream RPCs, limits."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter("gateway_requests_total", "HTTP requests answered",
+                   ["method", "route", "status"])
+LATENCY = Histogram("gateway_request_duration_seconds", "HTTP request latency",
+                    ["method", "route"],
+                    buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+UPSTREAM_LATENCY = Histogram("gateway_upstream_rpc_duration_seconds", "RPC latency per call",
+                             ["service", "method"],
+                             buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1,
+                                      2.5, 5))
+UPSTREAM_ERRORS = Counter("gateway_upstream_rpc_errors_total", "RPC calls that failed",
+                          ["service", "method", "status"])
+RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused with 429", ["budget"])
+RATE_LIMIT_FAIL_OPEN = Counter("gateway_rate_limit_fail_open_total",
+                               "Requests let through because Redis was unreachable")
+
+
+def route_label(scope: Scope) -> str:
+    # The template, never the raw path: ids in paths would explode the label set.
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_recording(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_recording)
+        finally:
+            route = route_label(scope)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)

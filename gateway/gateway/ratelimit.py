@@ -1,0 +1,110 @@
+"""Request budgets shared by every gateway process through Redis (and only Redis).
+
+Fixed one-minute windows, one round trip per request (INCR + EXPIRE NX in a pipeline).
+If Redis is unreachable the gateway keeps serving (fail open), logs it and counts it, and
+stops asking Redis for a short while so a dead Redis costs nothing per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.config import GatewaySettings
+from gateway.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
+from gateway.problems import problem_response
+from shared.errors import TooManyRequests
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+REDIS_BACKOFF_SECONDS = 1.0
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    per_minute: int
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, auth_budget: Budget, default_budget: Budget,
+                 prefix: str = "suite") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.auth_budget = auth_budget
+        self.default_budget = default_budget
+        self._redis_down_until = 0.0
+
+    def budget_for(self, path: str) -> Budget:
+        return self.auth_budget if path.startswith("/auth/") else self.default_budget
+
+    async def spend(self, budget: Budget, subject: str) -> tuple[bool, int, int]:
+        """Count one request; returns (allowed, remaining, seconds until the window resets)."""
+        now = time.time()
+        window = int(now // WINDOW_SECONDS)
+        reset = WINDOW_SECONDS - int(now % WINDOW_SECONDS)
+        if now < self._redis_down_until:
+            return True, budget.per_minute, reset
+        key = f"{self.prefix}:rl:{budget.name}:{subject}:{window}"
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, WINDOW_SECONDS, nx=True)
+                count, _ = await pipe.execute()
+        except (RedisError, OSError):
+            self._redis_down_until = now + REDIS_BACKOFF_SECONDS
+            RATE_LIMIT_FAIL_OPEN.inc()
+            log.warning("rate limiter: Redis unreachable, failing open")
+            return True, budget.per_minute, reset
+        return count <= budget.per_minute, max(0, budget.per_minute - count), reset
+
+
+def build(config: GatewaySettings) -> RateLimiter | None:
+    """The process's limiter, or None when RATE_LIMIT_ENABLED=false (benchmarks)."""
+    if not config.rate_limit_enabled:
+        return None
+    redis = Redis.from_url(config.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
+    return RateLimiter(redis, Budget("auth", config.rate_limit_auth_per_minute),
+                       Budget("default", config.rate_limit_per_minute), config.redis_prefix)
+
+
+class RateLimitMiddleware:
+    """Per client IP; the limiter lives on app.state (built in the app's lifespan)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limiter: RateLimiter | None = getattr(scope["app"].state, "limiter", None)
+        if scope["type"] != "http" or limiter is None or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        budget = limiter.budget_for(scope["path"])
+        client = scope.get("client") or ("unknown", 0)
+        allowed, remaining, reset = await limiter.spend(budget, f"ip:{client[0]}")
+        headers = [(b"ratelimit-limit", str(budget.per_minute).encode()),
+                   (b"ratelimit-remaining", str(remaining).encode()),
+                   (b"ratelimit-reset", str(reset).encode())]
+        if not allowed:
+            RATE_LIMITED.labels(budget.name).inc()
+            error = TooManyRequests("Too many requests; slow down.",
+                                    extra={"retry_after": reset})
+            request_id = scope.get("state", {}).get("request_id")
+            response = problem_response(error, request_id)
+            response.raw_headers.extend(headers)
+            await response(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
