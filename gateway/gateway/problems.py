@@ -74,7 +74,10 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     cls = _BY_STATUS.get(exc.status_code, SuiteError)
-    return problem_response(cls(_HTTP_DETAILS.get(exc.status_code, "")), _request_id(request))
+    response = problem_response(cls(_HTTP_DETAILS.get(exc.status_code, "")), _request_id(request))
+    # Keeps what the exception carries, e.g. the `Allow` header a 405 must have (RFC 9110).
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
