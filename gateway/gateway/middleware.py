@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -11,8 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.problems import problem_response
 from shared import logs
-from shared.errors import PayloadTooLarge
+from shared.errors import PayloadTooLarge, SuiteError
 
+log = logging.getLogger(__name__)
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -46,16 +48,28 @@ class EdgeMiddleware:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         header = request_id.encode()
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", header)]
             await send(message)
 
         if self._declared_length(scope) > self.max_body_bytes:
             await self._refuse(scope, receive, send_with_id, request_id)
             return
-        await self.app(scope, self._limited(receive), send_with_id)
+        try:
+            await self.app(scope, self._limited(receive), send_with_id)
+        except Exception:
+            # Starlette answers unhandled errors outside every middleware, which would lose the
+            # X-Request-ID header and the request id in the log line; answer here instead.
+            if started:
+                raise
+            log.exception("unhandled error")
+            error = SuiteError("An unexpected error occurred.")
+            await problem_response(error, request_id)(scope, receive, send_with_id)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
