@@ -52,9 +52,11 @@ async def readyz(request: Request) -> Response:
     body = {"status": "ready" if ready else "not ready", "broker": broker, "services": services}
     if ready:
         return JSONResponse(body)
-    problem = {"type": "https://errors.commerce-suite.dev/not-ready", "title": "Not Ready",
-               "status": 503, "detail": "The broker or a service is not answering.",
-               "request_id": request.state.request_id, **body}
+    # The breakdown first: problem+json's `status` is the HTTP status, not the word.
+    problem = {**body, "type": "https://errors.commerce-suite.dev/not-ready",
+               "title": "Not Ready", "status": 503,
+               "detail": "The broker or a service is not answering.",
+               "request_id": request.state.request_id}
     return JSONResponse(problem, status_code=503, media_type="application/problem+json",
                         headers={"Retry-After": "1"})
 
