@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,3 +26,24 @@ class ServiceSettings(BaseSettings):
     max_workers: int = Field(default=10, ge=1, validation_alias="MAX_WORKERS")
     # Each service redeclares this with its own default and environment variable.
     database_url: str = ""
+
+
+DEFAULT_AUTH_ISSUER = "https://auth.commerce-suite.dev"
+DEFAULT_AUTH_AUDIENCE = "commerce-suite"
+
+
+class TokenSettings(BaseSettings):
+    """Who issues access tokens and for whom: every process (auth, services, gateway) reads the
+    same two variables, so a token minted by auth verifies everywhere."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    auth_issuer: str = Field(default=DEFAULT_AUTH_ISSUER, min_length=1,
+                             validation_alias="AUTH_ISSUER")
+    auth_audience: str = Field(default=DEFAULT_AUTH_AUDIENCE, min_length=1,
+                               validation_alias="AUTH_AUDIENCE")
+
+
+@lru_cache(maxsize=1)
+def token_settings() -> TokenSettings:
+    return TokenSettings()
