@@ -109,7 +109,9 @@ def error_for_wire(payload: dict[str, Any]) -> SuiteError:
     path = str(payload.get("exc_path", ""))
     if cls is None or not path.startswith("shared.errors."):
         return SuiteError()
-    args = payload.get("exc_args") or []
+    args = payload.get("exc_args")
+    if not isinstance(args, list):  # never raise here: the caller is answering a request
+        args = []
     detail = args[0] if args and isinstance(args[0], str) else ""
     errors = args[1] if len(args) > 1 and isinstance(args[1], list) else None
     extra = args[2] if len(args) > 2 and isinstance(args[2], dict) else None
