@@ -11,7 +11,7 @@ from fastapi.responses import ORJSONResponse
 from gateway import problems
 from gateway.config import GatewaySettings, settings
 from gateway.middleware import EdgeMiddleware
-from gateway.routes import ops
+from gateway.routes import bench, ops
 from gateway.routing import JsonRoute
 from gateway.rpc import RpcClient
 from shared import logs
@@ -37,5 +37,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.router.route_class = JsonRoute
     problems.install(app)
     app.include_router(ops.router)
+    if config.bench_routes:
+        app.include_router(bench.router)
     app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes)
     return app

@@ -26,6 +26,8 @@ class GatewaySettings(BaseSettings):
     rate_limit_enabled: bool = Field(default=True, validation_alias="RATE_LIMIT_ENABLED")
     cache_enabled: bool = Field(default=True, validation_alias="GATEWAY_CACHE_ENABLED")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    # Mounts /_bench/* (routes/bench.py) for bench/run.py; never enable it in a deployment.
+    bench_routes: bool = Field(default=False, validation_alias="GATEWAY_BENCH_ROUTES")
 
 
 @lru_cache(maxsize=1)

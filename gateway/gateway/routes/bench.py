@@ -1,0 +1,21 @@
+"""Benchmark-only routes, mounted only when GATEWAY_BENCH_ROUTES=true (bench/run.py sets it).
+
+`GET /_bench/ping/{service}` makes exactly one `<service>.ping` RPC through the same path a
+public route uses (`upstream.call`), so bench/run.py can compare the gateway with a baseline on
+a trivial RPC. Hidden from the OpenAPI document and never mounted by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from gateway import upstream
+
+router = APIRouter(prefix="/_bench", include_in_schema=False)
+
+
+@router.get("/ping/{service}")
+async def ping(request: Request, service: str) -> Any:
+    return await upstream.call(request, service, "ping")
