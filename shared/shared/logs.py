@@ -42,10 +42,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        line.update(_context.get() or {})
-        for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
-                line[key] = "[redacted]" if key.lower() in _SECRET_KEYS else value
+        fields = dict(_context.get() or {})
+        fields.update((key, value) for key, value in vars(record).items()
+                      if key not in _RESERVED and not key.startswith("_"))
+        # Bound context is redacted too: a caller may bind what it got from a request.
+        for key, value in fields.items():
+            line[key] = "[redacted]" if key.lower() in _SECRET_KEYS else value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
