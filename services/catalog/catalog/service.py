@@ -1,14 +1,39 @@
-"""Catalog nameko entrypoints: payload -> use case -> result/events."""
+"""Catalog nameko entrypoints: payload -> use case -> result/events.
+
+Public RPCs are documented in docs/rpc-catalog.md. Writes to products require the caller's
+access token (context header `nameko.authorization`) to carry the admin role.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from catalog import reservations, schemas, use_cases
 from catalog.config import settings
+from catalog.db import CatalogTx
+from catalog.repository import ProductReader
+from shared.db import UnitOfWorkFactory
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
 from shared.nameko.health import HealthMixin
+from shared.nameko.principal import Principal
+from shared.wire import utcnow
 
 prepare("catalog", settings().log_level)
+
+SWEEP_BATCH = 200
+_readers: dict[int, ProductReader] = {}
+
+
+def _reader(factory: UnitOfWorkFactory) -> ProductReader:
+    reader = _readers.get(id(factory))
+    if reader is None:
+        reader = _readers[id(factory)] = ProductReader(factory.engine)
+    return reader
 
 
 class CatalogService(HealthMixin):
@@ -16,3 +41,83 @@ class CatalogService(HealthMixin):
 
     context = RequestContext()
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
+    principal = Principal()
+
+    def _tx(self) -> CatalogTx:
+        return CatalogTx(self.db())
+
+    # --- reads: anyone (deleted products resolve, flagged `deleted`) ------------------------
+    @rpc  # type: ignore[untyped-decorator]
+    def get_product(self, product_id: str) -> dict[str, Any]:
+        return use_cases.get_product(_reader(self.db), schemas.product_id(product_id))
+
+    @rpc  # type: ignore[untyped-decorator]
+    def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]:
+        return use_cases.get_products(_reader(self.db), schemas.product_ids(product_ids))
+
+    @rpc  # type: ignore[untyped-decorator]
+    def list_products(self, limit: int = 20, cursor: str | None = None, q: str | None = None,
+                      category: str | None = None) -> dict[str, Any]:
+        query = schemas.parse(schemas.ListQuery,
+                              {"limit": limit, "cursor": cursor, "q": q, "category": category})
+        return use_cases.list_products(_reader(self.db), query)
+
+    # --- product writes: admin only ---------------------------------------------------------
+    @rpc  # type: ignore[untyped-decorator]
+    def create_product(self, product: dict[str, Any]) -> dict[str, Any]:
+        self.principal.require_role("admin")
+        new = schemas.parse(schemas.NewProduct, product)
+        with self._tx() as tx:
+            return use_cases.create_product(tx, new)
+
+    @rpc  # type: ignore[untyped-decorator]
+    def update_product(self, product_id: str, changes: dict[str, Any],
+                       expected_version: int | None = None) -> dict[str, Any]:
+        self.principal.require_role("admin")
+        pid, fields = schemas.product_id(product_id), schemas.parse(schemas.ProductChanges, changes)
+        expected = schemas.parse(schemas.Expected, {"version": expected_version}).version
+        with self._tx() as tx:
+            return use_cases.update_product(tx, pid, fields, expected)
+
+    @rpc  # type: ignore[untyped-decorator]
+    def delete_product(self, product_id: str) -> None:
+        self.principal.require_role("admin")
+        pid = schemas.product_id(product_id)
+        with self._tx() as tx:
+            use_cases.delete_product(tx, pid)
+
+    @rpc  # type: ignore[untyped-decorator]
+    def adjust_stock(self, product_id: str, delta: int, reason: str) -> dict[str, Any]:
+        self.principal.require_role("admin")
+        pid = schemas.product_id(product_id)
+        change = schemas.parse(schemas.StockAdjustment, {"delta": delta, "reason": reason})
+        with self._tx() as tx:
+            return use_cases.adjust_stock(tx, pid, change)
+
+    # --- reservations: service to service (payments), keyed by the caller's reservation id --
+    @rpc  # type: ignore[untyped-decorator]
+    def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        request = schemas.parse(schemas.Reservation,
+                                {"reservation_id": reservation_id, "items": items})
+        with self._tx() as tx:
+            return reservations.reserve_stock(tx, request, utcnow(),
+                                              settings().reservation_ttl_seconds)
+
+    @rpc  # type: ignore[untyped-decorator]
+    def commit_reservation(self, reservation_id: str) -> dict[str, Any]:
+        rid = schemas.reservation_id(reservation_id)
+        with self._tx() as tx:
+            return reservations.commit_reservation(tx, rid)
+
+    @rpc  # type: ignore[untyped-decorator]
+    def release_reservation(self, reservation_id: str) -> dict[str, Any]:
+        rid = schemas.reservation_id(reservation_id)
+        with self._tx() as tx:
+            return reservations.release_reservation(tx, rid, utcnow())
+
+    @timer(interval=settings().reservation_sweep_seconds)  # type: ignore[untyped-decorator]
+    def expire_reservations(self) -> None:
+        while True:
+            with self._tx() as tx:
+                if reservations.expire_due(tx, utcnow(), SWEEP_BATCH) < SWEEP_BATCH:
+                    return

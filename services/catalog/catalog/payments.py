@@ -1,0 +1,69 @@
+"""What the catalog does when payments tells it something (events from `payments.events`).
+
+Payments reserves with the payment id as the reservation id, so the payment id names the
+reservation here. The caller claims the event in the inbox in the same unit of work, so each
+event has its effect once; these functions return a short outcome for the inbox row and the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from catalog.ports import ReservationRecord, Tx
+from catalog.reservations import _consume
+from catalog.use_cases import stock_changed
+
+log = logging.getLogger(__name__)
+
+
+def payment_succeeded(tx: Tx, payment_id: str) -> str:
+    record = tx.reservations.get(payment_id)
+    if record is None:
+        log.warning("payment_succeeded without a reservation", extra={"payment_id": payment_id})
+        return "no reservation"
+    if record.status == "committed":
+        return "already committed"
+    if record.status == "active":
+        _consume(tx, record)
+        return "committed"
+    return _commit_late(tx, record)
+
+
+def payment_refunded(tx: Tx, payment_id: str, restock: bool) -> str:
+    if not restock:
+        return "no restock"
+    record = tx.reservations.get(payment_id)
+    if record is None or record.status != "committed":
+        log.warning("restock refused: no committed reservation",
+                    extra={"payment_id": payment_id, "status": record and record.status})
+        return "nothing to restock"
+    if record.restocked:
+        return "already restocked"
+    for product_id, quantity in sorted(record.items.items()):
+        stock_changed(tx, product_id, tx.products.restock(product_id, quantity))
+        tx.products.record_movement(product_id, quantity, f"refund restock: payment {payment_id}")
+    tx.reservations.mark_restocked(payment_id)
+    return "restocked"
+
+
+def _commit_late(tx: Tx, record: ReservationRecord) -> str:
+    """The payment succeeded after its reservation expired (or was released): take the units
+    again if they are still there, all or nothing; otherwise say so loudly (an operator must
+    refund or source the goods) rather than retry forever."""
+    taken: dict[uuid.UUID, int] = {}
+    for product_id, quantity in sorted(record.items.items()):
+        available = tx.products.take(product_id, quantity)
+        if available is None:
+            for back_id in taken:  # give back what this loop took
+                tx.products.restock(back_id, record.items[back_id])
+            log.error("paid reservation expired and its stock is gone",
+                      extra={"reservation_id": record.id, "product_id": str(product_id)})
+            return "oversold"
+        taken[product_id] = available
+    for product_id, available in taken.items():
+        tx.products.record_movement(product_id, -record.items[product_id],
+                                    f"sold late: reservation {record.id}")
+        stock_changed(tx, product_id, available)
+    tx.reservations.set_status(record.id, "committed")
+    return "committed late"

@@ -1,0 +1,127 @@
+"""Products on PostgreSQL with SQLAlchemy Core (no ORM objects on the hot read path)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    REAL,
+    Engine,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from catalog.model import products, stock_movements
+from catalog.ports import Page, Row
+from catalog.stock import StockCounters
+
+COLUMNS = [c for c in products.c if c.name != "search"]
+LIVE = products.c.deleted_at.is_(None)
+_BY_ID = select(*COLUMNS).where(products.c.id == bindparam("id"))
+_BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
+_NEWEST_FIRST = (products.c.created_at.desc(), products.c.id.desc())
+
+
+class ProductReader:
+    """Reads outside any transaction: one pooled autocommit connection per call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def get(self, product_id: uuid.UUID) -> Row | None:
+        with self.engine.connect() as conn:
+            return conn.execute(_BY_ID, {"id": product_id}).mappings().first()
+
+    def get_many(self, product_ids: list[uuid.UUID]) -> list[Row]:
+        if not product_ids:
+            return []
+        with self.engine.connect() as conn:
+            return list(conn.execute(_BY_IDS, {"ids": product_ids}).mappings())
+
+    def page(self, limit: int, after: tuple[Any, ...] | None, category: str | None) -> Page:
+        query = select(*COLUMNS).where(LIVE).order_by(*_NEWEST_FIRST).limit(limit + 1)
+        if category is not None:
+            query = query.where(products.c.category == category)
+        if after is not None:
+            query = query.where(tuple_(products.c.created_at, products.c.id) < tuple_(*after))
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query).mappings())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = (rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        return Page(rows, last)
+
+    def search(self, q: str, limit: int, after: tuple[Any, ...] | None,
+               category: str | None) -> Page:
+        tsquery = func.websearch_to_tsquery(literal_column("'english'"), q)
+        rank = func.ts_rank(products.c.search, tsquery).label("rank")
+        query = (select(*COLUMNS, rank).where(LIVE, products.c.search.op("@@")(tsquery))
+                 .order_by(rank.desc(), products.c.id.desc()).limit(limit + 1))
+        if category is not None:
+            query = query.where(products.c.category == category)
+        if after is not None:
+            after_rank = cast(bindparam("after_rank", after[0]), REAL)
+            query = query.where(tuple_(func.ts_rank(products.c.search, tsquery), products.c.id)
+                                < tuple_(after_rank, after[1]))
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query).mappings())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = (rows[-1]["rank"], rows[-1]["id"]) if more else None
+        return Page(rows, last)
+
+
+class ProductRepository(StockCounters):
+    """Product writes inside the caller's unit of work (a Session)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, product_id: uuid.UUID) -> Row | None:
+        return self.session.execute(_BY_ID, {"id": product_id}).mappings().first()
+
+    def insert(self, values: dict[str, Any]) -> Row | None:
+        statement = (pg_insert(products).values(**values)
+                     .on_conflict_do_nothing(index_elements=["sku"], index_where=LIVE)
+                     .returning(*COLUMNS))
+        return self.session.execute(statement).mappings().first()
+
+    def update(self, product_id: uuid.UUID, changes: dict[str, Any],
+               expected_version: int | None) -> Row | None:
+        condition = and_(products.c.id == product_id, LIVE)
+        if expected_version is not None:
+            condition = and_(condition, products.c.version == expected_version)
+        statement = (update(products).where(condition)
+                     .values(**changes, version=products.c.version + 1, updated_at=func.now())
+                     .returning(*COLUMNS))
+        return self.session.execute(statement).mappings().first()
+
+    def soft_delete(self, product_id: uuid.UUID) -> bool:
+        statement = (update(products).where(products.c.id == product_id, LIVE)
+                     .values(deleted_at=func.now(), updated_at=func.now(),
+                             version=products.c.version + 1)
+                     .returning(products.c.id))
+        return self.session.execute(statement).first() is not None
+
+    def adjust_on_hand(self, product_id: uuid.UUID, delta: int) -> Row | None:
+        statement = (update(products)
+                     .where(products.c.id == product_id, LIVE,
+                            products.c.on_hand + delta >= products.c.reserved)
+                     .values(on_hand=products.c.on_hand + delta, updated_at=func.now(),
+                             version=products.c.version + 1)
+                     .returning(*COLUMNS))
+        return self.session.execute(statement).mappings().first()
+
+    def record_movement(self, product_id: uuid.UUID, delta: int, reason: str) -> None:
+        self.session.execute(insert(stock_movements).values(
+            product_id=product_id, delta=delta, reason=reason))

@@ -1,0 +1,94 @@
+"""Product use cases: plain functions over the ports (an open unit of work, a reader).
+
+Every write records its event in the same unit of work (the outbox), so the event is published
+if and only if the change commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from catalog import errors, views
+from catalog.ports import Page, ProductReads, Row, Tx
+from catalog.schemas import ListQuery, NewProduct, ProductChanges, StockAdjustment
+
+
+def get_product(reader: ProductReads, product_id: uuid.UUID) -> dict[str, Any]:
+    """Deleted products still resolve (payment history); they come back with `deleted: true`."""
+    row = reader.get(product_id)
+    if row is None:
+        raise errors.product_not_found(product_id)
+    return views.product(row)
+
+
+def get_products(reader: ProductReads, product_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The products found, in the order asked; unknown ids are left out."""
+    by_id = {row["id"]: row for row in reader.get_many(product_ids)}
+    return [views.product(by_id[pid]) for pid in product_ids if pid in by_id]
+
+
+def list_products(reader: ProductReads, query: ListQuery) -> dict[str, Any]:
+    page: Page
+    if query.q:
+        after = views.decode_cursor(query.cursor, "r") if query.cursor else None
+        page, kind = reader.search(query.q, query.limit, after, query.category), "r"
+    else:
+        after = views.decode_cursor(query.cursor, "t") if query.cursor else None
+        page, kind = reader.page(query.limit, after, query.category), "t"
+    return {"items": [views.product(row) for row in page.rows],
+            "next_cursor": views.encode_cursor(kind, page.last_key) if page.last_key else None}
+
+
+def create_product(tx: Tx, new: NewProduct) -> dict[str, Any]:
+    values = new.model_dump(exclude={"stock"})
+    row = tx.products.insert({**values, "id": uuid.uuid4(), "on_hand": new.stock})
+    if row is None:
+        raise errors.sku_taken(new.sku)
+    if new.stock:
+        tx.products.record_movement(row["id"], new.stock, "initial stock")
+    tx.events.record("product_created", {
+        "product_id": str(row["id"]), "sku": row["sku"], "name": row["name"],
+        "price": row["price"], "currency": row["currency"]})
+    return views.product(row)
+
+
+def update_product(tx: Tx, product_id: uuid.UUID, changes: ProductChanges,
+                   expected_version: int | None = None) -> dict[str, Any]:
+    fields = changes.changed()
+    row = tx.products.update(product_id, fields, expected_version)
+    if row is None:
+        current = _live(tx, product_id)
+        raise errors.version_mismatch(current["version"])
+    tx.events.record("product_updated",
+                     {"product_id": str(product_id), "version": row["version"], **fields})
+    return views.product(row)
+
+
+def delete_product(tx: Tx, product_id: uuid.UUID) -> None:
+    if not tx.products.soft_delete(product_id):
+        raise errors.product_not_found(product_id)
+    tx.events.record("product_deleted", {"product_id": str(product_id)})
+
+
+def adjust_stock(tx: Tx, product_id: uuid.UUID, change: StockAdjustment) -> dict[str, Any]:
+    row = tx.products.adjust_on_hand(product_id, change.delta)
+    if row is None:
+        current = _live(tx, product_id)
+        raise errors.below_reserved(product_id, current["reserved"])
+    tx.products.record_movement(product_id, change.delta, change.reason)
+    product = views.product(row)
+    stock_changed(tx, product_id, product["available"])
+    return product
+
+
+def stock_changed(tx: Tx, product_id: uuid.UUID, available: int) -> None:
+    tx.events.record("stock_changed",
+                     {"product_id": str(product_id), "available": max(available, 0)})
+
+
+def _live(tx: Tx, product_id: uuid.UUID) -> Row:
+    row = tx.products.get(product_id)
+    if row is None or row["deleted_at"] is not None:
+        raise errors.product_not_found(product_id)
+    return row

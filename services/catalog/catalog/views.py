@@ -1,0 +1,53 @@
+"""What leaves the service: the product document and opaque listing cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from typing import Any
+
+from catalog.ports import Row
+from shared import wire
+from shared.errors import ValidationFailed
+
+
+def product(row: Row) -> dict[str, Any]:
+    """The public product; `deleted` is for RPC callers (the gateway answers 404 for those)."""
+    return {
+        "id": str(row["id"]), "sku": row["sku"], "name": row["name"],
+        "description": row["description"], "category": row["category"],
+        "price": row["price"], "currency": row["currency"],
+        "available": max(row["on_hand"] - row["reserved"], 0), "version": row["version"],
+        "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "deleted": row["deleted_at"] is not None,
+    }
+
+
+# A cursor is the sort key of the last row a page returned, tagged with the ordering it
+# belongs to: "t" newest first (created_at, id), "r" search rank (rank, id).
+def encode_cursor(kind: str, key: tuple[Any, ...]) -> str:
+    first = key[0].isoformat() if isinstance(key[0], dt.datetime) else key[0]
+    raw = wire.dumpb([kind, first, str(key[1])])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, kind: str) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tag, first, last = wire.loads(raw)
+        key_id = uuid.UUID(last)
+        if tag != kind:
+            raise ValueError("cursor of another ordering")
+        if kind == "t":
+            created = dt.datetime.fromisoformat(first)
+            if created.tzinfo is None:
+                raise ValueError("naive time")
+            return created, key_id
+        if isinstance(first, bool) or not isinstance(first, (int, float)):
+            raise ValueError("rank is not a number")
+        return float(first), key_id
+    except (ValueError, TypeError, binascii.Error):
+        raise ValidationFailed("The cursor is not valid for this query.",
+                               [{"field": "cursor", "message": "invalid cursor"}]) from None

@@ -1,0 +1,156 @@
+"""Reservation and payment-event use cases against in-memory fakes of the ports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from catalog import payments, reservations, use_cases
+from catalog.schemas import NewProduct, Reservation, parse
+from shared.errors import Conflict, NotFound, ValidationFailed
+
+TTL = 900.0
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+
+
+def product(tx, sku, stock):
+    with tx:
+        return uuid.UUID(use_cases.create_product(tx, parse(NewProduct, {
+            "sku": sku, "name": sku, "price": 100, "stock": stock}))["id"])
+
+
+def reserve(tx, rid, items, now=NOW):
+    request = parse(Reservation, {"reservation_id": rid, "items": [
+        {"product_id": str(pid), "quantity": qty} for pid, qty in items]})
+    with tx:
+        return reservations.reserve_stock(tx, request, now, TTL)
+
+
+def available(state, pid):
+    row = state.products[pid]
+    return row["on_hand"] - row["reserved"]
+
+
+def test_reserve_holds_units_and_reports_stock_changed(tx, state):
+    a, b = product(tx, "A", 5), product(tx, "B", 2)
+    result = reserve(tx, "r1", [(a, 2), (b, 2), (a, 1)])
+    assert result["status"] == "active"
+    assert result["expires_at"] == NOW + dt.timedelta(seconds=TTL)
+    assert {i["product_id"]: i["quantity"] for i in result["items"]} == {str(a): 3, str(b): 2}
+    assert (available(state, a), available(state, b)) == (2, 0)
+    changed = [f for t, f in state.events if t == "stock_changed"]
+    assert {(f["product_id"], f["available"]) for f in changed} == {(str(a), 2), (str(b), 0)}
+
+
+def test_same_reservation_id_twice_reserves_once(tx, state):
+    a = product(tx, "A", 5)
+    first = reserve(tx, "r1", [(a, 2)])
+    assert reserve(tx, "r1", [(a, 2)]) == first
+    assert available(state, a) == 3
+    with pytest.raises(Conflict) as caught:
+        reserve(tx, "r1", [(a, 1)])
+    assert caught.value.extra["code"] == "reservation_mismatch"
+
+
+def test_all_or_nothing_when_one_item_is_short(tx, state):
+    a, b = product(tx, "A", 5), product(tx, "B", 1)
+    with pytest.raises(Conflict) as caught:
+        reserve(tx, "r1", [(a, 2), (b, 2)])
+    assert caught.value.extra == {"code": "out_of_stock", "product_id": str(b),
+                                  "available": 1, "requested": 2}
+    assert "Out of stock" in caught.value.detail
+    assert (available(state, a), available(state, b)) == (5, 1)
+    assert state.reservations == {}
+
+
+def test_unknown_or_deleted_product_is_not_found(tx, state):
+    a = product(tx, "A", 5)
+    with tx:
+        use_cases.delete_product(tx, a)
+    for pid in (a, uuid.uuid4()):
+        with pytest.raises(NotFound):
+            reserve(tx, "r1", [(pid, 1)])
+
+
+@pytest.mark.parametrize("items", [[], [{"product_id": "nope", "quantity": 1}],
+                                   [{"product_id": str(uuid.uuid4()), "quantity": 0}],
+                                   [{"product_id": str(uuid.uuid4()), "quantity": 1.5}],
+                                   "not a list"])
+def test_bad_items_are_validation_errors(items):
+    with pytest.raises(ValidationFailed):
+        parse(Reservation, {"reservation_id": "r1", "items": items})
+
+
+def test_commit_consumes_and_is_idempotent(tx, state):
+    a = product(tx, "A", 5)
+    reserve(tx, "r1", [(a, 2)])
+    for _ in range(2):
+        with tx:
+            assert reservations.commit_reservation(tx, "r1")["status"] == "committed"
+    assert (state.products[a]["on_hand"], state.products[a]["reserved"]) == (3, 0)
+    with pytest.raises(Conflict), tx:
+        reservations.release_reservation(tx, "r1", NOW)
+
+
+def test_release_gives_back_once_and_tombstones_unknown_ids(tx, state):
+    a = product(tx, "A", 5)
+    reserve(tx, "r1", [(a, 2)])
+    for _ in range(2):
+        with tx:
+            assert reservations.release_reservation(tx, "r1", NOW)["status"] == "released"
+    assert available(state, a) == 5
+    with pytest.raises(Conflict), tx:
+        reservations.commit_reservation(tx, "r1")
+    with tx:
+        reservations.release_reservation(tx, "late", NOW)
+    with pytest.raises(Conflict) as caught:
+        reserve(tx, "late", [(a, 1)])
+    assert caught.value.extra["code"] == "reservation_released"
+    assert available(state, a) == 5
+
+
+def test_expiry_frees_only_due_reservations(tx, state):
+    a = product(tx, "A", 5)
+    reserve(tx, "old", [(a, 2)], now=NOW)
+    reserve(tx, "new", [(a, 1)], now=NOW + dt.timedelta(seconds=600))
+    with tx:
+        assert reservations.expire_due(tx, NOW + dt.timedelta(seconds=TTL + 1)) == 1
+    assert available(state, a) == 4
+    assert state.reservations["old"].status == "expired"
+    with pytest.raises(Conflict), tx:
+        reservations.commit_reservation(tx, "old")
+
+
+def test_payment_succeeded_commits_and_refund_restocks_once(tx, state):
+    a = product(tx, "A", 5)
+    reserve(tx, "pay-1", [(a, 2)])
+    with tx:
+        assert payments.payment_succeeded(tx, "pay-1") == "committed"
+    with tx:
+        assert payments.payment_succeeded(tx, "pay-1") == "already committed"
+    assert state.products[a]["on_hand"] == 3
+    with tx:
+        assert payments.payment_refunded(tx, "pay-1", restock=False) == "no restock"
+        assert payments.payment_refunded(tx, "pay-1", restock=True) == "restocked"
+        assert payments.payment_refunded(tx, "pay-1", restock=True) == "already restocked"
+    assert available(state, a) == 5
+
+
+def test_payment_after_expiry_takes_the_units_again_or_reports_oversold(tx, state):
+    a, b = product(tx, "A", 2), product(tx, "B", 2)
+    later = NOW + dt.timedelta(seconds=TTL + 5)
+    reserve(tx, "late", [(a, 1), (b, 2)])
+    with tx:
+        reservations.expire_due(tx, later)
+    reserve(tx, "gone", [(a, 1), (b, 2)], now=later)
+    with tx:
+        reservations.expire_due(tx, later + dt.timedelta(seconds=TTL))
+    with tx:
+        assert payments.payment_succeeded(tx, "late") == "committed late"
+    assert (available(state, a), available(state, b)) == (1, 0)
+    with tx:
+        assert payments.payment_succeeded(tx, "gone") == "oversold"
+    assert (available(state, a), available(state, b)) == (1, 0)
+    assert state.products[a]["on_hand"] == 1
