@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from gateway import problems
+from gateway import problems, ratelimit
 from gateway.config import GatewaySettings, settings
+from gateway.metrics import MetricsMiddleware
 from gateway.middleware import EdgeMiddleware
 from gateway.routes import bench, ops
 from gateway.routing import JsonRoute
@@ -27,8 +28,11 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rpc = RpcClient(config.amqp_uri, config.rpc_timeout)
         await app.state.rpc.start()
+        app.state.limiter = ratelimit.build(config)
         yield
         await app.state.rpc.stop()
+        if app.state.limiter is not None:
+            await app.state.limiter.redis.aclose()
 
     app = FastAPI(title="Commerce suite gateway", version=API_VERSION, lifespan=lifespan,
                   default_response_class=ORJSONResponse, docs_url="/docs",
@@ -39,5 +43,8 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.include_router(ops.router)
     if config.bench_routes:
         app.include_router(bench.router)
+    # Added innermost first: the request id wraps everything, metrics count the 429s too.
+    app.add_middleware(ratelimit.RateLimitMiddleware)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes)
     return app

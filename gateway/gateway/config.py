@@ -23,7 +23,11 @@ class GatewaySettings(BaseSettings):
     readiness_timeout: float = Field(default=1.0, gt=0, validation_alias="GATEWAY_READY_TIMEOUT")
     max_body_bytes: int = Field(default=64 * 1024, ge=1, validation_alias="GATEWAY_MAX_BODY")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_prefix: str = Field(default="suite", min_length=1, validation_alias="REDIS_PREFIX")
     rate_limit_enabled: bool = Field(default=True, validation_alias="RATE_LIMIT_ENABLED")
+    rate_limit_auth_per_minute: int = Field(default=120, ge=1,
+                                            validation_alias="RATE_LIMIT_AUTH_PER_MINUTE")
+    rate_limit_per_minute: int = Field(default=6000, ge=1, validation_alias="RATE_LIMIT_PER_MINUTE")
     cache_enabled: bool = Field(default=True, validation_alias="GATEWAY_CACHE_ENABLED")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     # Mounts /_bench/* (routes/bench.py) for bench/run.py; never enable it in a deployment.
