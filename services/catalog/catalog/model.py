@@ -60,7 +60,8 @@ products = Table(
           postgresql_where=LIVE),
     Index("ix_products_category_listing", "category", text("created_at DESC"), text("id DESC"),
           postgresql_where=LIVE),
-    Index("ix_products_search", "search", postgresql_using="gin", postgresql_where=LIVE),
+    Index("ix_products_search", "search", postgresql_using="gin", postgresql_where=LIVE,
+          postgresql_with={"fastupdate": "off"}),
 )
 
 reservations = Table(

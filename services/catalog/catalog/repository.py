@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     REAL,
     Engine,
+    Select,
     and_,
     bindparam,
     cast,
@@ -49,36 +50,45 @@ class ProductReader:
             return list(conn.execute(_BY_IDS, {"ids": product_ids}).mappings())
 
     def page(self, limit: int, after: tuple[Any, ...] | None, category: str | None) -> Page:
-        query = select(*COLUMNS).where(LIVE).order_by(*_NEWEST_FIRST).limit(limit + 1)
-        if category is not None:
-            query = query.where(products.c.category == category)
-        if after is not None:
-            query = query.where(tuple_(products.c.created_at, products.c.id) < tuple_(*after))
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(query).mappings())
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = (rows[-1]["created_at"], rows[-1]["id"]) if more else None
-        return Page(rows, last)
+        return self._page(page_statement(limit, after, category), limit, "created_at")
 
     def search(self, q: str, limit: int, after: tuple[Any, ...] | None,
                category: str | None) -> Page:
-        tsquery = func.websearch_to_tsquery(literal_column("'english'"), q)
-        rank = func.ts_rank(products.c.search, tsquery).label("rank")
-        query = (select(*COLUMNS, rank).where(LIVE, products.c.search.op("@@")(tsquery))
-                 .order_by(rank.desc(), products.c.id.desc()).limit(limit + 1))
-        if category is not None:
-            query = query.where(products.c.category == category)
-        if after is not None:
-            after_rank = cast(bindparam("after_rank", after[0]), REAL)
-            query = query.where(tuple_(func.ts_rank(products.c.search, tsquery), products.c.id)
-                                < tuple_(after_rank, after[1]))
+        return self._page(search_statement(q, limit, after, category), limit, "rank")
+
+    def _page(self, statement: Select[Any], limit: int, key: str) -> Page:
         with self.engine.connect() as conn:
-            rows = list(conn.execute(query).mappings())
-        more = len(rows) > limit
+            rows = list(conn.execute(statement).mappings())
+        more = len(rows) > limit  # the statements fetch one row more than a page
         rows = rows[:limit]
-        last = (rows[-1]["rank"], rows[-1]["id"]) if more else None
-        return Page(rows, last)
+        return Page(rows, (rows[-1][key], rows[-1]["id"]) if more else None)
+
+
+def page_statement(limit: int, after: tuple[Any, ...] | None,
+                   category: str | None) -> Select[Any]:
+    """Newest first; keyset on (created_at, id), served by ix_products_(category_)listing."""
+    query = select(*COLUMNS).where(LIVE).order_by(*_NEWEST_FIRST).limit(limit + 1)
+    if category is not None:
+        query = query.where(products.c.category == category)
+    if after is not None:
+        query = query.where(tuple_(products.c.created_at, products.c.id) < tuple_(*after))
+    return query
+
+
+def search_statement(q: str, limit: int, after: tuple[Any, ...] | None,
+                     category: str | None) -> Select[Any]:
+    """Best match first; keyset on (rank, id); matches found through the GIN index."""
+    tsquery = func.websearch_to_tsquery(literal_column("'english'"), q)
+    rank = func.ts_rank(products.c.search, tsquery)
+    query = (select(*COLUMNS, rank.label("rank"))
+             .where(LIVE, products.c.search.op("@@")(tsquery))
+             .order_by(rank.desc(), products.c.id.desc()).limit(limit + 1))
+    if category is not None:
+        query = query.where(products.c.category == category)
+    if after is not None:
+        after_rank = cast(bindparam("after_rank", after[0]), REAL)
+        query = query.where(tuple_(rank, products.c.id) < tuple_(after_rank, after[1]))
+    return query
 
 
 class ProductRepository(StockCounters):

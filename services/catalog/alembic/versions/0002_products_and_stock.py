@@ -52,7 +52,7 @@ def upgrade() -> None:
                     ["category", sa.text("created_at DESC"), sa.text("id DESC")],
                     postgresql_where=LIVE)
     op.create_index("ix_products_search", "products", ["search"], postgresql_using="gin",
-                    postgresql_where=LIVE)
+                    postgresql_where=LIVE, postgresql_with={"fastupdate": "off"})
 
     op.create_table(
         "reservations",
