@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from catalog import reservations, schemas, use_cases
@@ -21,6 +20,7 @@ from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
 from shared.nameko.health import HealthMixin
 from shared.nameko.principal import Principal
+from shared.nameko.rpc import rpc
 from shared.wire import utcnow
 
 prepare("catalog", settings().log_level)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
+from shared.nameko.rpc import rpc
 
 
 class HealthMixin:

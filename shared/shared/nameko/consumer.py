@@ -1,0 +1,68 @@
+"""A QueueConsumer that keeps its connection open until in-flight messages are acked.
+
+nameko 2.14's QueueConsumer stops its consume loop, and closes the connection, as soon as the
+last entrypoint has unregistered, i.e. at the very start of `container.stop()`. Workers still
+running then cannot ack: the broker requeues their messages and the next instance runs them a
+second time. This subclass cancels the consumers just the same (no new deliveries) but keeps
+draining the connection until every delivered message has been acked or requeued, so a graceful
+stop finishes in-flight work exactly once. `StopDeadline` bounds the wait (shared.nameko.shutdown).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from nameko.messaging import QueueConsumer
+
+log = logging.getLogger(__name__)
+
+
+class DrainingQueueConsumer(QueueConsumer):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        # Messages handed to a provider and not yet acked or requeued, by identity: delivery
+        # tags restart at 1 on every new channel. Holding the message keeps its id unique.
+        self._in_flight: dict[int, Any] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        # Same as nameko's, but every delivery goes through `on_raw_message` first, undecoded.
+        for provider in self._providers:
+            consumer = consumer_cls(queues=[provider.queue], accept=self.accept,
+                                    on_message=partial(self._on_raw_message, provider))
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def _on_raw_message(self, provider: Any, message: Any) -> None:
+        self._in_flight[id(message)] = message
+        try:
+            self.on_raw_message(provider, message)
+        except Exception:
+            # Runs in the consume loop: an exception here would kill the container.
+            log.exception("could not dispatch a message from %s; requeueing it",
+                          provider.queue.name)
+            self.requeue_message(message)
+
+    def on_raw_message(self, provider: Any, message: Any) -> None:
+        """Decode as kombu would and dispatch; subclasses validate first."""
+        self.handle_message(provider, message.decode(), message)
+
+    def ack_message(self, message: Any) -> None:
+        self._in_flight.pop(id(message), None)
+        super().ack_message(message)
+
+    def requeue_message(self, message: Any) -> None:
+        self._in_flight.pop(id(message), None)
+        super().requeue_message(message)
+
+    def on_iteration(self) -> None:
+        self._cancel_consumers_if_requested()
+        if not self._consumers and not self._in_flight:
+            log.debug("no consumers and nothing in flight: stopping %s", self)
+            self.should_stop = True

@@ -1,0 +1,128 @@
+"""Service-to-service RPC with a timeout (nameko's RpcProxy waits for a reply forever).
+
+`catalog = ServiceRpc("catalog", timeout=2.0)`; in a worker `self.catalog.get_product(pid)`:
+- returns the result, or raises the target's typed error (shared.errors) as that class;
+- UpstreamTimeout when no reply arrives within the timeout (default: RPC_TIMEOUT, 5 s). The
+  request carries the same TTL, so a request nobody picked up in time is never run later;
+- ServiceUnavailable when nothing consumes `<target>.*` (mandatory publish + confirms) or the
+  broker cannot be reached; SuiteError (a bare 500) for any untyped error of the target.
+The worker's context (request_id, trace ids, call_id_stack) travels as `nameko.*` headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.extensions import DependencyProvider
+from nameko.messaging import HeaderEncoder
+from nameko.rpc import ReplyListener, get_rpc_exchange
+
+from shared.errors import ServiceUnavailable, SuiteError, UpstreamTimeout, error_for_wire
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_BROKER_DOWN = (OperationalError, AmqpConnectionError, OSError)
+
+
+class TimedReplyListener(ReplyListener):  # type: ignore[misc]
+    def forget(self, correlation_id: str) -> None:
+        # A call that timed out must not leave its event behind (nameko's never removes it).
+        self._reply_events.pop(correlation_id, None)
+
+
+class ServiceRpc(DependencyProvider):  # type: ignore[misc]
+    reply_listener = TimedReplyListener()
+
+    def __init__(self, target_service: str, timeout: float | None = None) -> None:
+        self.target_service = target_service
+        self.timeout = timeout
+        self._publisher: Publisher | None = None
+
+    def setup(self) -> None:
+        if self.timeout is None:
+            self.timeout = ServiceSettings().rpc_timeout
+        config = self.container.config
+        self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], serializer="json",
+                                    ssl=config.get(AMQP_SSL_CONFIG_KEY),
+                                    login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceProxy:
+        return ServiceProxy(self, worker_ctx)
+
+    def call(self, worker_ctx: Any, method: str, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> Any:
+        assert self._publisher is not None and self.timeout is not None, "used before setup()"
+        target = f"{self.target_service}.{method}"
+        correlation_id = str(uuid.uuid4())
+        reply = self.reply_listener.get_reply_event(correlation_id)
+        timer = eventlet.Timeout(self.timeout)
+        try:
+            self._publisher.publish(
+                {"args": list(args), "kwargs": kwargs}, serializer="json",
+                exchange=get_rpc_exchange(self.container.config), routing_key=target,
+                mandatory=True, reply_to=self.reply_listener.routing_key,
+                correlation_id=correlation_id, expiration=self.timeout,
+                extra_headers=_context_headers(worker_ctx))
+            body = reply.wait()
+        except eventlet.Timeout as exc:
+            if exc is not timer:
+                raise
+            raise UpstreamTimeout(f"{target} did not answer within {self.timeout:g} s") from None
+        except UndeliverableMessage:
+            raise ServiceUnavailable(f"nothing serves {target}") from None
+        except _BROKER_DOWN:
+            raise ServiceUnavailable("message broker unreachable") from None
+        finally:
+            timer.cancel()
+            self.reply_listener.forget(correlation_id)
+        return _result(target, body)
+
+
+class ServiceProxy:
+    def __init__(self, provider: ServiceRpc, worker_ctx: Any) -> None:
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    def __getattr__(self, method: str) -> MethodProxy:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return MethodProxy(self._provider, self._worker_ctx, method)
+
+
+class MethodProxy:
+    def __init__(self, provider: ServiceRpc, worker_ctx: Any, method: str) -> None:
+        self._provider, self._worker_ctx, self.method = provider, worker_ctx, method
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._provider.call(self._worker_ctx, self.method, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<ServiceRpc {self._provider.target_service}.{self.method}>"
+
+
+def _context_headers(worker_ctx: Any) -> dict[str, Any]:
+    # nameko's encoder, minus None values (which it would drop with a warning).
+    data = {key: value for key, value in worker_ctx.context_data.items() if value is not None}
+    return {f"{HeaderEncoder.header_prefix}.{key}": value for key, value in data.items()}
+
+
+def _result(target: str, body: Any) -> Any:
+    if not isinstance(body, dict):
+        raise SuiteError(f"malformed reply from {target}")
+    error = body.get("error")
+    if not error:
+        return body.get("result")
+    if isinstance(error, dict) and str(error.get("exc_path", "")).startswith("shared.errors."):
+        raise error_for_wire(error)
+    # An untyped error stays a bare 500 (architecture.md); its type is worth a log line.
+    log.warning("%s raised an untyped error", target,
+                extra={"exc_type": error.get("exc_type") if isinstance(error, dict) else None})
+    raise SuiteError()
