@@ -1,0 +1,32 @@
+"""Minting access tokens: short-lived EdDSA JWTs that every process verifies locally
+(shared.tokens.TokenVerifier) with the public keys in the JWKS."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import jwt
+
+from auth.keys import KeyRing
+from shared.tokens import ACCESS_TOKEN_TYPE, ALGORITHM
+
+
+class AccessTokens:
+    def __init__(self, keys: KeyRing, issuer: str, audience: str, ttl_seconds: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl_seconds
+        self._clock = clock
+
+    def issue(self, user_id: uuid.UUID, roles: tuple[str, ...]) -> tuple[str, int]:
+        key = self.keys.signing
+        now = int(self._clock())
+        claims = {"iss": self.issuer, "aud": self.audience, "sub": str(user_id), "iat": now,
+                  "exp": now + self.ttl, "jti": uuid.uuid4().hex, "roles": list(roles)}
+        token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM,
+                           headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE})
+        return token, self.ttl
