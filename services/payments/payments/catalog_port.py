@@ -1,0 +1,74 @@
+"""What checkout needs from the catalog, as a port: the saga is tested against a fake, and runs
+against the catalog service's RPCs (`catalog.get_products`, `reserve_stock`,
+`release_reservation`) through any nameko-style proxy with a timeout.
+
+Errors are the catalog's typed errors: `Conflict` from `reserve_stock` means out of stock (all
+or nothing: nothing was reserved); `NotFound`/`ValidationFailed` mean a product is gone;
+`ServiceUnavailable`/`UpstreamTimeout` mean we do not know, so the step is retried later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.errors import NotFound, ValidationFailed
+
+
+class CatalogPort(Protocol):
+    def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]: ...
+
+    def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> Any: ...
+
+    def release_reservation(self, reservation_id: str) -> Any: ...
+
+
+class RpcCatalog:
+    """CatalogPort over a nameko RPC proxy to the catalog service (attribute-style calls)."""
+
+    def __init__(self, proxy: Any) -> None:
+        self.proxy = proxy
+
+    def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]:
+        return list(self.proxy.get_products(product_ids))
+
+    def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> Any:
+        return self.proxy.reserve_stock(reservation_id, items=items)
+
+    def release_reservation(self, reservation_id: str) -> Any:
+        return self.proxy.release_reservation(reservation_id)
+
+
+@dataclass(frozen=True)
+class Priced:
+    amount: int
+    currency: str
+    items: list[dict[str, Any]]  # [{product_id, sku, name, unit_price, quantity}]
+
+
+def price(catalog: CatalogPort, wanted: list[dict[str, Any]]) -> Priced:
+    """Prices from the catalog, never from the client. Unknown/deleted products and mixed
+    currencies are 422."""
+    ids = [item["product_id"] for item in wanted]
+    try:
+        found = catalog.get_products(ids)
+    except NotFound:
+        found = []
+    products = {str(uuid.UUID(str(p["id"]))): p for p in found if not p.get("deleted")}
+    errors = [{"field": f"items.{i}.product_id", "message": "no such product"}
+              for i, item in enumerate(wanted) if item["product_id"] not in products]
+    if errors:
+        raise ValidationFailed("Some products do not exist.", errors)
+    currencies = {products[item["product_id"]]["currency"] for item in wanted}
+    if len(currencies) > 1:
+        raise ValidationFailed("A payment is in one currency; these items are in several.",
+                               [{"field": "items", "message": "items in several currencies"}])
+    lines = []
+    for item in wanted:
+        product = products[item["product_id"]]
+        lines.append({"product_id": item["product_id"], "sku": product["sku"],
+                      "name": product["name"], "unit_price": int(product["price"]),
+                      "quantity": item["quantity"]})
+    amount = sum(line["unit_price"] * line["quantity"] for line in lines)
+    return Priced(amount=amount, currency=currencies.pop(), items=lines)

@@ -1,0 +1,151 @@
+"""Stripe-style idempotency keys, stored beside the data they protect.
+
+A key is scoped per user. The first request with a key inserts the row (`in_flight`, leased to
+that request; the primary key (user_id, key) makes the insert the lock, so any number of
+replicas agree). Then:
+- same key, different request (fingerprint)         -> MISMATCH (422, not stored)
+- same key, first outcome stored                    -> REPLAY (status code + body)
+- same key, first request still holds the lease     -> IN_FLIGHT (409, not stored)
+- same key, lease expired (that request died/failed) -> TAKEOVER: carry on with the same
+  `resource_id`, so the payment/refund it started is resumed, never started twice.
+Only completed outcomes are stored; validation failures `forget` the key (a corrected retry
+proceeds). The row chosen at first sight also names the resource (`resource_id`) the request
+creates: it is the saga's recovery point, and the sweeper completes abandoned ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from payments.model import idempotency_keys as keys
+from shared import wire
+
+
+class Decision(enum.Enum):
+    NEW = "new"
+    REPLAY = "replay"
+    MISMATCH = "mismatch"
+    IN_FLIGHT = "in_flight"
+    TAKEOVER = "takeover"
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    user_id: uuid.UUID
+    key: str
+    kind: str
+    fingerprint: str
+    state: str
+    resource_id: uuid.UUID
+    request: dict[str, Any]
+    status_code: int | None = None
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    decision: Decision
+    record: KeyRecord
+
+
+def fingerprint(kind: str, request: dict[str, Any]) -> str:
+    canonical = orjson.dumps({"kind": kind, "request": request}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def decide(record: KeyRecord, wanted_fingerprint: str, lease_expired: bool) -> Decision:
+    """The state machine for a key that already exists."""
+    if record.fingerprint != wanted_fingerprint:
+        return Decision.MISMATCH
+    if record.state == "completed":
+        return Decision.REPLAY
+    return Decision.TAKEOVER if lease_expired else Decision.IN_FLIGHT
+
+
+def _record(row: Any) -> KeyRecord:
+    return KeyRecord(user_id=row.user_id, key=row.key, kind=row.kind, fingerprint=row.fingerprint,
+                     state=row.state, resource_id=row.resource_id, request=row.request,
+                     status_code=row.status_code, body=row.body)
+
+
+def _lease(seconds: float) -> Any:
+    return func.now() + dt.timedelta(seconds=seconds)
+
+
+def _pk(user_id: uuid.UUID, key: str) -> Any:
+    return and_(keys.c.user_id == user_id, keys.c.key == key)
+
+
+def claim(session: Session, user_id: uuid.UUID, key: str, kind: str, request: dict[str, Any],
+          lease_seconds: float) -> Claim:
+    """Insert the key or decide what to do with the existing one (see the module docstring)."""
+    wanted = fingerprint(kind, request)
+    for _ in range(3):  # a concurrent `forget` may delete the row between insert and select
+        row = session.execute(insert(keys).values(
+            user_id=user_id, key=key, kind=kind, fingerprint=wanted, request=request,
+            state="in_flight", resource_id=uuid.uuid4(), locked_until=_lease(lease_seconds),
+        ).on_conflict_do_nothing().returning(*keys.c)).one_or_none()
+        if row is not None:
+            return Claim(Decision.NEW, _record(row))
+        found = session.execute(
+            select(keys, (keys.c.locked_until <= func.now()).label("expired"))
+            .where(_pk(user_id, key)).with_for_update()).one_or_none()
+        if found is None:
+            continue
+        decision = decide(_record(found), wanted, bool(found.expired))
+        if decision is Decision.TAKEOVER:
+            session.execute(update(keys).where(_pk(user_id, key))
+                            .values(locked_until=_lease(lease_seconds)))
+        return Claim(decision, _record(found))
+    raise RuntimeError("idempotency key kept disappearing")
+
+
+def complete(session: Session, resource_id: uuid.UUID, status_code: int, body: Any) -> None:
+    """Store the first completed outcome, in the transaction that made it happen."""
+    session.execute(update(keys).where(keys.c.resource_id == resource_id,
+                                       keys.c.state == "in_flight").values(
+        state="completed", status_code=status_code, body=wire.loads(wire.dumpb(body)),
+        completed_at=func.now()))
+
+
+def forget(session: Session, resource_id: uuid.UUID) -> None:
+    """Nothing happened (validation failed, or nothing had been done yet): a retry proceeds."""
+    session.execute(delete(keys).where(keys.c.resource_id == resource_id,
+                                       keys.c.state == "in_flight"))
+
+
+def release(session: Session, resource_id: uuid.UUID) -> None:
+    """The request failed midway: let a retry (or the sweeper) take over at once."""
+    session.execute(update(keys).where(keys.c.resource_id == resource_id,
+                                       keys.c.state == "in_flight")
+                    .values(locked_until=func.now()))
+
+
+def claim_abandoned(session: Session, limit: int, lease_seconds: float) -> list[KeyRecord]:
+    """Lease in-flight keys whose request died; SKIP LOCKED lets several replicas sweep."""
+    stale = (select(keys.c.user_id, keys.c.key)
+             .where(keys.c.state == "in_flight", keys.c.locked_until < func.now())
+             .order_by(keys.c.locked_until).limit(limit).with_for_update(skip_locked=True))
+    rows = session.execute(
+        update(keys).where(keys.c.state == "in_flight",
+                           tuple_(keys.c.user_id, keys.c.key).in_(stale))
+        .values(locked_until=_lease(lease_seconds)).returning(*keys.c)).all()
+    return [_record(row) for row in rows]
+
+
+def prune(session: Session, retention_hours: float) -> int:
+    """Drop outcomes older than the retention period (at least 24 h after they completed)."""
+    cutoff = func.now() - dt.timedelta(hours=retention_hours)
+    result = session.execute(delete(keys).where(keys.c.state == "completed",
+                                                keys.c.completed_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,101 @@
+"""The payment provider port, and the retry policy every provider call goes through.
+
+A provider (the built-in card simulator, or a real one behind the same protocol) charges and
+refunds with a caller-chosen idempotency key: the same key never moves money twice, and
+`find_charge` answers what happened to a key, so a resumed saga re-queries instead of guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from shared.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+PROCESSING_ERROR = "processing_error"
+
+
+class TransientProviderError(Exception):
+    """The provider failed in a way a retry with the same idempotency key may fix."""
+
+
+class ProviderError(Exception):
+    """The provider refused the call outright (a bug on our side: never retried)."""
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str | None  # None when no charge exists at the provider (gave up on transient errors)
+    status: Literal["succeeded", "declined"]
+    decline_code: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    id: str
+    charge_id: str
+    amount: int
+
+
+class PaymentProvider(Protocol):
+    def accepts(self, payment_method: str) -> bool: ...
+
+    def charge(self, *, idempotency_key: str, amount: int, currency: str,
+               payment_method: str) -> Charge: ...
+
+    def find_charge(self, idempotency_key: str) -> Charge | None: ...
+
+    def refund(self, *, idempotency_key: str, charge_id: str, amount: int) -> ProviderRefund: ...
+
+
+class RetryingProvider:
+    """Retries transient failures a bounded number of times with the same idempotency key.
+
+    A charge that still fails is re-queried (a timed-out call may have gone through) and, if the
+    provider holds nothing for the key, becomes a `processing_error` decline.
+    """
+
+    def __init__(self, inner: PaymentProvider, attempts: int = 3, wait: float = 0.05) -> None:
+        self.inner = inner
+        self.attempts = attempts
+        self.wait = wait
+
+    def _retrying(self) -> Retrying:
+        return Retrying(stop=stop_after_attempt(self.attempts), reraise=True,
+                        wait=wait_exponential(multiplier=self.wait, max=1.0),
+                        retry=retry_if_exception_type(TransientProviderError))
+
+    def accepts(self, payment_method: str) -> bool:
+        return self.inner.accepts(payment_method)
+
+    def charge(self, *, idempotency_key: str, amount: int, currency: str,
+               payment_method: str) -> Charge:
+        try:
+            return self._retrying()(self.inner.charge, idempotency_key=idempotency_key,
+                                    amount=amount, currency=currency,
+                                    payment_method=payment_method)
+        except TransientProviderError:
+            log.warning("provider kept failing; charge given up",
+                        extra={"attempts": self.attempts})
+        existing = self.find_charge(idempotency_key)
+        return existing or Charge(id=None, status="declined", decline_code=PROCESSING_ERROR)
+
+    def find_charge(self, idempotency_key: str) -> Charge | None:
+        return self._retrying()(self.inner.find_charge, idempotency_key)
+
+    def refund(self, *, idempotency_key: str, charge_id: str, amount: int) -> ProviderRefund:
+        try:
+            return self._retrying()(self.inner.refund, idempotency_key=idempotency_key,
+                                    charge_id=charge_id, amount=amount)
+        except TransientProviderError:
+            raise ServiceUnavailable("The payment provider is unavailable; retry with the "
+                                     "same Idempotency-Key.") from None

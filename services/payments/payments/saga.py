@@ -1,0 +1,126 @@
+"""The checkout saga, orchestrated here: reserve stock -> charge -> record (+ event), or
+compensate (release the reservation) on a decline.
+
+`drive` takes a payment from wherever it stands to a terminal state. Every step is idempotent
+(the reservation is keyed by the payment id, the charge by `charge_key(payment id)`, the
+terminal write is a compare-and-set on `pending`), so the request that started the payment, a
+retry of it and the sweeper can all call it: the card is charged at most once and exactly one
+outcome is recorded, in the same transaction as its event and the idempotent response.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from payments import errors, idempotency, ledger, repository, schemas
+from payments.core import Deps, Outcome
+from payments.model import idempotency_keys, outbox
+from payments.provider import Charge
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.messaging.outbox import record_event
+
+
+def charge_key(payment_id: uuid.UUID) -> str:
+    return f"payment-{payment_id}"
+
+
+def _checkpoint(deps: Deps, step: str) -> None:
+    if deps.crash_after == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def drive(deps: Deps, payment_id: uuid.UUID) -> Outcome:
+    with deps.uow() as uow:
+        payment = repository.get(uow.session, payment_id)
+    if payment is None or payment.status != "pending":
+        return stored_outcome(deps, payment_id)
+    reservation = str(payment.id)
+    try:
+        deps.catalog.reserve_stock(reservation, [
+            {"product_id": item["product_id"], "quantity": item["quantity"]}
+            for item in payment.items])
+    except Conflict as exc:
+        # Out of stock, or (resuming late) the reservation lapsed: unless the card was charged
+        # before, nothing was reserved or charged.
+        earlier = deps.provider.find_charge(charge_key(payment.id))
+        if earlier is None:
+            return _out_of_stock(deps, payment, exc.detail)
+        return _settle(deps, payment, earlier)
+    except (NotFound, ValidationFailed):
+        _abandon(deps, payment)
+        raise ValidationFailed("A product is no longer available.") from None
+    _checkpoint(deps, "reserve")
+    charge = deps.provider.charge(idempotency_key=charge_key(payment.id), amount=payment.amount,
+                                  currency=payment.currency,
+                                  payment_method=payment.payment_method)
+    _checkpoint(deps, "charge")
+    return _settle(deps, payment, charge)
+
+
+def _settle(deps: Deps, payment: Any, charge: Charge) -> Outcome:
+    reservation = str(payment.id)
+    if charge.succeeded:
+        return _succeed(deps, payment, charge)
+    deps.catalog.release_reservation(reservation)
+    _checkpoint(deps, "release")
+    return _fail(deps, payment, charge)
+
+
+def _succeed(deps: Deps, payment: Any, charge: Charge) -> Outcome:
+    with deps.uow() as uow:
+        row = repository.mark_succeeded(uow.session, payment.id, charge.id)
+        if row is None:
+            return stored_outcome(deps, payment.id)
+        ledger.post_capture(uow.session, row.id, row.user_id, row.amount, row.currency)
+        record_event(uow.session, outbox, "payments", "payment_succeeded", {
+            "payment_id": str(row.id), "user_id": str(row.user_id), "amount": row.amount,
+            "currency": row.currency,
+            "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
+                       "unit_price": i["unit_price"]} for i in row.items]})
+        body = schemas.payment_json(row)
+        idempotency.complete(uow.session, row.id, 201, body)
+    return Outcome(201, body)
+
+
+def _fail(deps: Deps, payment: Any, charge: Charge) -> Outcome:
+    code = charge.decline_code or "card_declined"
+    with deps.uow() as uow:
+        row = repository.mark_failed(uow.session, payment.id, code, charge.id)
+        if row is None:
+            return stored_outcome(deps, payment.id)
+        record_event(uow.session, outbox, "payments", "payment_failed", {
+            "payment_id": str(row.id), "user_id": str(row.user_id), "decline_code": code})
+        body = errors.declined(code, row.id).to_problem(errors.request_id())
+        idempotency.complete(uow.session, row.id, 402, body)
+    return Outcome(402, body)
+
+
+def _out_of_stock(deps: Deps, payment: Any, detail: str) -> Outcome:
+    # Nothing was reserved or charged: the payment is not kept, only the 409 outcome is.
+    with deps.uow() as uow:
+        if not repository.delete_pending(uow.session, payment.id):
+            return stored_outcome(deps, payment.id)
+        body = errors.out_of_stock(detail).to_problem(errors.request_id())
+        idempotency.complete(uow.session, payment.id, 409, body)
+    return Outcome(409, body)
+
+
+def _abandon(deps: Deps, payment: Any) -> None:
+    # A product vanished after pricing: a validation failure, so nothing is stored.
+    with deps.uow() as uow:
+        if repository.delete_pending(uow.session, payment.id):
+            idempotency.forget(uow.session, payment.id)
+
+
+def stored_outcome(deps: Deps, resource_id: uuid.UUID) -> Outcome:
+    with deps.uow() as uow:
+        key = uow.session.execute(select(idempotency_keys).where(
+            idempotency_keys.c.resource_id == resource_id)).one_or_none()
+    if key is None or key.state != "completed":
+        raise errors.in_flight()
+    return Outcome(key.status_code, key.body, replayed=True)
