@@ -12,7 +12,7 @@ from gateway import problems, ratelimit
 from gateway.config import GatewaySettings, settings
 from gateway.metrics import MetricsMiddleware
 from gateway.middleware import EdgeMiddleware
-from gateway.routes import auth, bench, ops
+from gateway.routes import auth, bench, catalog, ops
 from gateway.routing import JsonRoute
 from gateway.rpc import RpcClient
 from shared import logs
@@ -41,6 +41,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.router.route_class = JsonRoute
     problems.install(app)
     app.include_router(ops.router)
+    app.include_router(catalog.router)
     app.include_router(auth.router)
     if config.bench_routes:
         app.include_router(bench.router)

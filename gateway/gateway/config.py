@@ -29,6 +29,8 @@ class GatewaySettings(BaseSettings):
                                             validation_alias="RATE_LIMIT_AUTH_PER_MINUTE")
     rate_limit_per_minute: int = Field(default=6000, ge=1, validation_alias="RATE_LIMIT_PER_MINUTE")
     cache_enabled: bool = Field(default=True, validation_alias="GATEWAY_CACHE_ENABLED")
+    # Catalog read cache (gateway.cache): events invalidate it; the TTL is only a safety net.
+    cache_ttl: float = Field(default=1.0, gt=0, le=60, validation_alias="GATEWAY_CACHE_TTL")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     # Mounts /_bench/* (routes/bench.py) for bench/run.py; never enable it in a deployment.
     bench_routes: bool = Field(default=False, validation_alias="GATEWAY_BENCH_ROUTES")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shared.errors import ValidationFailed
 
@@ -41,6 +49,12 @@ class ProductChanges(Strict):
     category: Category | None = None
     price: Price | None = None
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> ProductChanges:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of name, description, category, price")
+        return self
+
     def changed(self) -> dict[str, Any]:
         """The fields the caller set; only `category` may be set to null (cleared)."""
         fields = self.model_dump(exclude_unset=True)
@@ -53,6 +67,13 @@ class ProductChanges(Strict):
 
 class StockAdjustment(Strict):
     delta: Annotated[int, Field(strict=True, ge=-MAX_STOCK, le=MAX_STOCK)]
+
+    @field_validator("delta")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must not be 0")
+        return value
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=200)]
 

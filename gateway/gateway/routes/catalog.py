@@ -1,0 +1,187 @@
+"""Catalog routes (http-api.md, Catalog): reads through the read cache, admin-only writes.
+
+Every write invalidates this gateway's cache at once (read-your-writes); other gateways hear the
+catalog's events (gateway.cache_events). `ETag` is the product's version, quoted; `If-Match` on
+PATCH is checked by the catalog in the same UPDATE (no check-then-write race).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+
+from gateway import upstream
+from gateway.cache import ReadCache
+from gateway.cache_events import CacheInvalidator
+from gateway.routes.catalog_schemas import (
+    NewProduct,
+    Product,
+    ProductChanges,
+    ProductPage,
+    StockChange,
+)
+from gateway.schemas import problem_responses
+from gateway.security import current_admin
+from shared.errors import NotFound, PreconditionFailed
+from shared.tokens import Identity
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    config = app.state.settings
+    app.state.catalog_cache = None
+    if not config.cache_enabled:
+        yield
+        return
+    cache = ReadCache(config.cache_ttl)
+    invalidator = CacheInvalidator(config.amqp_uri, cache)
+    await invalidator.start()
+    app.state.catalog_cache = cache
+    try:
+        yield
+    finally:
+        await invalidator.stop()
+
+
+router = APIRouter(tags=["catalog"], lifespan=lifespan)
+Admin = Annotated[Identity, Depends(current_admin)]
+UPSTREAM = (503, 504)
+WRITE = (400, 401, 403, 413, 415, 422, *UPSTREAM)
+JSON = "application/json"
+
+
+def _cache(request: Request) -> ReadCache | None:
+    return getattr(request.app.state, "catalog_cache", None)
+
+
+def _id(product_id: str) -> str:
+    try:
+        return str(uuid.UUID(product_id))
+    except ValueError:
+        raise NotFound("No such product.") from None
+
+
+def _render(product: dict[str, Any]) -> tuple[bytes, str, bool]:
+    public = {key: value for key, value in product.items() if key != "deleted"}
+    return orjson.dumps(public), f'"{product["version"]}"', bool(product.get("deleted"))
+
+
+def _product(product: dict[str, Any], status: int = 200, **headers: str) -> Response:
+    body, etag, _ = _render(product)
+    return Response(body, status, {"ETag": etag, **headers}, media_type=JSON)
+
+
+def _wrote(request: Request, product_id: str) -> None:
+    cache = _cache(request)
+    if cache is not None:
+        cache.invalidate_product(product_id)
+
+
+@router.get("/products", response_model=ProductPage, responses=problem_responses(422, *UPSTREAM),
+            summary="List products, newest first (or best match first with `q`)")
+async def list_products(
+        request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        q: Annotated[str | None, Query(max_length=200, description="Full-text search over "
+                                       "name and description.")] = None,
+        category: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    cache, key = _cache(request), (limit, q, category)
+    body = cache.listing(key) if cache is not None and cursor is None else None
+    if body is None:
+        token = cache.token() if cache is not None else 0
+        page = await upstream.call(request, "catalog", "list_products", limit=limit,
+                                   cursor=cursor, q=q, category=category)
+        for item in page["items"]:
+            item.pop("deleted", None)
+        body = orjson.dumps(page)
+        if cache is not None and cursor is None:
+            cache.put_listing(key, body, token)
+    return Response(body, media_type=JSON)
+
+
+@router.get("/products/{product_id}", response_model=Product,
+            responses={304: {"description": "Not modified (If-None-Match)"},
+                       **problem_responses(404, *UPSTREAM)}, summary="One product")
+async def get_product(request: Request, product_id: str,
+                      if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    pid, cache = _id(product_id), _cache(request)
+    cached = cache.product(pid) if cache is not None else None
+    if cached is None:
+        token = cache.token() if cache is not None else 0
+        cached = _render(await upstream.call(request, "catalog", "get_product", pid))
+        if cache is not None:
+            cache.put_product(pid, cached, token)
+    body, etag, deleted = cached
+    if deleted:
+        raise NotFound("No such product.")
+    if if_none_match is not None and etag in _tags(if_none_match, weak_ok=True):
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(body, headers={"ETag": etag}, media_type=JSON)
+
+
+@router.post("/products", status_code=201, response_model=Product,
+             responses=problem_responses(*WRITE, 409), summary="Create a product (admin)")
+async def create_product(request: Request, body: NewProduct, admin: Admin) -> Response:
+    product = await upstream.call(request, "catalog", "create_product",
+                                  body.model_dump(exclude_unset=True))
+    _wrote(request, product["id"])
+    return _product(product, 201, Location=f"/products/{product['id']}")
+
+
+@router.patch("/products/{product_id}", response_model=Product,
+              responses=problem_responses(*WRITE, 404, 412), summary="Change a product (admin)")
+async def update_product(request: Request, product_id: str, body: ProductChanges, admin: Admin,
+                         if_match: Annotated[str | None, Header()] = None) -> Response:
+    pid = _id(product_id)
+    expected = await _expected_version(request, pid, if_match)
+    product = await upstream.call(request, "catalog", "update_product", pid,
+                                  body.model_dump(exclude_unset=True), expected)
+    _wrote(request, pid)
+    return _product(product)
+
+
+@router.delete("/products/{product_id}", status_code=204, response_class=Response,
+               responses=problem_responses(401, 403, 404, *UPSTREAM),
+               summary="Delete a product (admin): no longer listed or sold")
+async def delete_product(request: Request, product_id: str, admin: Admin) -> Response:
+    pid = _id(product_id)
+    await upstream.call(request, "catalog", "delete_product", pid)
+    _wrote(request, pid)
+    return Response(status_code=204)
+
+
+@router.post("/products/{product_id}/stock", response_model=Product,
+             responses=problem_responses(*WRITE, 404, 409),
+             summary="Adjust stock on hand (admin); 409 below what is reserved")
+async def adjust_stock(request: Request, product_id: str, body: StockChange,
+                       admin: Admin) -> Response:
+    pid = _id(product_id)
+    product = await upstream.call(request, "catalog", "adjust_stock", pid, body.delta,
+                                  body.reason)
+    _wrote(request, pid)
+    return _product(product)
+
+
+def _tags(header: str, weak_ok: bool = False) -> set[str]:
+    tags = {tag.strip() for tag in header.split(",")}
+    return {tag[2:] if weak_ok and tag.startswith("W/") else tag for tag in tags}
+
+
+async def _expected_version(request: Request, pid: str, if_match: str | None) -> int | None:
+    """The version If-Match asks for (strong comparison); None without a header or with `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    versions = {int(tag[1:-1]) for tag in _tags(if_match)
+                if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()}
+    if len(versions) == 1:
+        return versions.pop()
+    if versions:
+        current = (await upstream.call(request, "catalog", "get_product", pid))["version"]
+        if current in versions:
+            return int(current)
+    raise PreconditionFailed("If-Match does not match the product's current ETag.")
