@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
 from shared import logs
+from shared.contracts.events import validate_event
 from shared.wire import utcnow
+
+# The relay LISTENs here; PostgreSQL delivers the NOTIFY when (and only if) the caller commits.
+NOTIFY_CHANNEL = "outbox_recorded"
 
 
 def record_event(session: Session, outbox: Table, source: str, event_type: str,
@@ -17,16 +21,20 @@ def record_event(session: Session, outbox: Table, source: str, event_type: str,
     """Add `event_type` from service `source` (exchange `<source>.events`) to the outbox.
 
     The row commits or rolls back with the caller's change; the relay publishes it later.
+    Raises `shared.contracts.events.InvalidEvent` if the payload breaks the event's contract.
     """
     event_id = uuid.uuid4()
     payload = {**fields, "event_id": str(event_id), "occurred_at": utcnow(),
                "schema_version": schema_version}
+    payload = _jsonable(payload)
+    validate_event(f"{source}.events", event_type, payload)
     context = logs.current()
     headers = {f"nameko.{key}": context[key] for key in ("request_id", "trace_id", "traceparent")
                if key in context}
     session.execute(insert(outbox).values(
         event_id=event_id, exchange=f"{source}.events", event_type=event_type,
-        payload=_jsonable(payload), headers=headers))
+        payload=payload, headers=headers))
+    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return event_id
 
 

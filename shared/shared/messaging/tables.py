@@ -47,3 +47,8 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         PrimaryKeyConstraint("handler", "message_id", name="pk_inbox"),
     )
     return outbox, inbox
+
+
+# Every service's tables have exactly this shape, so code that only reads, publishes or prunes
+# them (the relay, the ops CLI, tests) can use these without the service's own metadata.
+OUTBOX, INBOX = add_messaging_tables(MetaData())
