@@ -41,6 +41,7 @@ class EventConsumer(SharedExtension, ProviderCollector):  # type: ignore[misc]
         self._write_lock, self._publish_lock = Semaphore(), Semaphore()
         self._publisher: ConfirmingPublisher | None = None
         self._gt: Any = None
+        self._failures = 0  # consecutive failed connection attempts: the backoff grows with it
 
     def setup(self) -> None:
         uri = self.container.config[AMQP_URI_CONFIG_KEY]
@@ -101,7 +102,6 @@ class EventConsumer(SharedExtension, ProviderCollector):  # type: ignore[misc]
                 log.info("could not %s a message (%s)", how, error_summary(exc))
 
     def _run(self) -> None:
-        failures = 0
         while not self._stopping:
             try:
                 self._consume()
@@ -109,8 +109,8 @@ class EventConsumer(SharedExtension, ProviderCollector):  # type: ignore[misc]
             except Exception as exc:
                 if not self._ready.ready() and not _recoverable(exc):
                     raise  # e.g. a queue declared with other arguments: fail loudly at start
-                failures += 1
-                delay = min(MAX_BACKOFF, 0.1 * 2 ** failures)
+                self._failures += 1
+                delay = min(MAX_BACKOFF, 0.1 * 2 ** self._failures)
                 log.warning("event consumer lost the broker (%s); reconnecting in %.1fs",
                             error_summary(exc), delay)
                 if self._cancel:
@@ -128,6 +128,7 @@ class EventConsumer(SharedExtension, ProviderCollector):  # type: ignore[misc]
                                                  for p in self._providers]
             if not self._ready.ready():
                 self._ready.send(None)
+            self._failures = 0
             while not self._stopping:
                 if self._cancel and consumers:
                     for consumer in consumers:
