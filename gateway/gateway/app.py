@@ -12,7 +12,7 @@ from gateway import problems, ratelimit
 from gateway.config import GatewaySettings, settings
 from gateway.metrics import MetricsMiddleware
 from gateway.middleware import EdgeMiddleware
-from gateway.routes import auth, bench, catalog, ops
+from gateway.routes import auth, bench, catalog, ops, overview, payments
 from gateway.routing import JsonRoute
 from gateway.rpc import RpcClient
 from shared import logs
@@ -43,6 +43,8 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(catalog.router)
     app.include_router(auth.router)
+    app.include_router(payments.router)
+    app.include_router(overview.router)
     if config.bench_routes:
         app.include_router(bench.router)
     # Added innermost first: the request id wraps everything, metrics count the 429s too.

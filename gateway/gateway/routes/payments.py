@@ -1,0 +1,127 @@
+"""Payments routes (http-api.md, Payments): checkout and refunds with Idempotency-Key, reads.
+
+The payments service owns the idempotency layer (its keys live beside the payments they
+protect, docs/adr/0005); this route checks the header, forwards it with the body, and turns the
+stored outcome `{status, body, replayed}` into the HTTP answer, adding
+`Idempotent-Replayed: true` to a replay.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.routing import APIRoute
+
+from gateway import upstream
+from gateway.problems import PROBLEM_JSON
+from gateway.routes.payments_schemas import (
+    CheckoutRequest,
+    Declined,
+    Payment,
+    PaymentPage,
+    Refund,
+    RefundRequest,
+)
+from gateway.routing import JsonRoute
+from gateway.schemas import problem_responses
+from gateway.security import current_admin, current_user
+from shared.errors import BadRequest
+from shared.tokens import Identity
+
+MAX_KEY = 255
+User = Annotated[Identity, Depends(current_user)]
+Admin = Annotated[Identity, Depends(current_admin)]
+Key = Annotated[str | None, Header(alias="Idempotency-Key", description=(
+    f"1-{MAX_KEY} characters, chosen by the client, scoped to the caller. The first completed "
+    "outcome is stored for at least 24 h and replayed for the same key and body."))]
+UPSTREAM = (503, 504)
+
+
+class OptionalBodyRoute(JsonRoute):
+    """JSON bodies as everywhere, but a request with no body at all is fine (all defaults)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        checked, plain = super().get_route_handler(), APIRoute.get_route_handler(self)
+
+        async def handler(request: Request) -> Response:
+            empty = (request.headers.get("content-length", "0") == "0"
+                     and "transfer-encoding" not in request.headers)
+            return await (plain if empty else checked)(request)
+
+        return handler
+
+
+def _key(key: str | None) -> str:
+    if key is None or not 1 <= len(key) <= MAX_KEY:
+        raise BadRequest(f"Send an Idempotency-Key header of 1 to {MAX_KEY} characters.")
+    return key
+
+
+def _answer(outcome: dict[str, Any]) -> Response:
+    status = int(outcome["status"])
+    headers = {"Idempotent-Replayed": "true"} if outcome.get("replayed") else {}
+    media = "application/json" if status < 400 else PROBLEM_JSON
+    return Response(orjson.dumps(outcome["body"]), status_code=status, media_type=media,
+                    headers=headers)
+
+
+router = APIRouter(prefix="/payments", tags=["payments"], route_class=JsonRoute)
+CHECKOUT_DOC = ("Prices come from the catalog. Stock is reserved, the card charged, and the "
+                "reservation committed; a decline releases it. 409 is out of stock or the same "
+                "key still in flight; 422 is a bad body, an unknown product, several "
+                "currencies, an unsupported method or the key reused with another body.")
+CHECKOUT_ERRORS = {
+    **problem_responses(400, 401, 409, 413, 415, 422, 429, *UPSTREAM),
+    402: {"model": Declined, "content": {PROBLEM_JSON: {}}, "description": "Declined"},
+}
+
+
+@router.post("", status_code=201, response_model=Payment, summary="Check out: pay for items",
+             responses=CHECKOUT_ERRORS, description=CHECKOUT_DOC)
+async def checkout(request: Request, body: CheckoutRequest, _: User,
+                   idempotency_key: Key = None) -> Response:
+    key = _key(idempotency_key)
+    outcome = await upstream.call(request, "payments", "checkout", key,
+                                  body.model_dump(mode="json"))
+    return _answer(outcome)
+
+
+@router.get("", response_model=PaymentPage, summary="The caller's payments, newest first",
+            responses=problem_responses(401, 403, 422, 429, *UPSTREAM))
+async def list_payments(request: Request, _: User,
+                        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                        cursor: Annotated[str | None, Query(max_length=200)] = None,
+                        user_id: Annotated[uuid.UUID | None, Query(
+                            description="Admin only: another user's payments.")] = None) -> Any:
+    return await upstream.call(request, "payments", "list_payments", limit=limit, cursor=cursor,
+                               user_id=str(user_id) if user_id else None)
+
+
+@router.get("/{payment_id}", response_model=Payment, summary="One payment (owner or admin)",
+            responses=problem_responses(401, 404, 429, *UPSTREAM))
+async def get_payment(request: Request, payment_id: str, _: User) -> Any:
+    return await upstream.call(request, "payments", "get_payment", payment_id)
+
+
+_refunds = APIRouter(tags=["payments"], route_class=OptionalBodyRoute)  # under `router`
+
+
+@_refunds.post("/{payment_id}/refunds", status_code=201, response_model=Refund,
+               summary="Refund a payment (admin)",
+               responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429,
+                                           *UPSTREAM),
+               description="Full (the default) or partial. 409 if the payment did not succeed "
+                           "or is fully refunded; 422 for more than what is left or restock on "
+                           "a partial refund.")
+async def refund(request: Request, payment_id: str, _: Admin, body: RefundRequest | None = None,
+                 idempotency_key: Key = None) -> Response:
+    key = _key(idempotency_key)
+    payload = (body or RefundRequest()).model_dump(mode="json")
+    return _answer(await upstream.call(request, "payments", "refund", payment_id, key, payload))
+
+
+router.include_router(_refunds)
