@@ -39,6 +39,7 @@ from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
 from shared.nameko.health import HealthMixin
+from shared.nameko.outbox import OutboxRelay
 from shared.nameko.principal import Principal
 from shared.nameko.rpc import rpc
 
@@ -78,6 +79,7 @@ class AuthService(HealthMixin):
     context = RequestContext()
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     runtime = AuthRuntime()
+    relay = OutboxRelay(lambda: settings().database_url)
     principal = Principal(jwks_from="runtime")
 
     def _deps(self) -> use_cases.Deps:
