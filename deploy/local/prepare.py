@@ -37,6 +37,16 @@ def check_broker(env: dict[str, str]) -> None:
             "start it with `rabbitmq-server -detached` or set AMQP_URI") from None
 
 
+def declare_topology(env: dict[str, str]) -> None:
+    """Every event exchange and queue, before any service runs: no event is routed nowhere."""
+    from kombu import Connection
+
+    from shared.messaging.topology import declare_topology as declare
+
+    with Connection(env.get("AMQP_URI", DEFAULT_AMQP_URI), connect_timeout=3) as conn:
+        declare(conn)
+
+
 def ensure_database(url: str) -> None:
     target = make_url(url)
     server = target.set(database="postgres")
@@ -68,6 +78,7 @@ def migrate(service: str, env: dict[str, str]) -> None:
 
 def prepare(env: dict[str, str]) -> None:
     check_broker(env)
+    declare_topology(env)
     for service in SERVICES:
         ensure_database(database_url(service, env))
         migrate(service, env)
