@@ -5,10 +5,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from catalog.model import outbox
+from catalog.model import inbox, outbox
 from catalog.repository import ProductRepository
 from catalog.stock import ReservationRepository
 from shared.db import UnitOfWork
+from shared.messaging import inbox as inbox_claims
 from shared.messaging.outbox import record_event
 
 SOURCE = "catalog"
@@ -22,6 +23,14 @@ class OutboxEvents:
         record_event(self.uow.session, outbox, SOURCE, event_type, fields)
 
 
+class InboxClaims:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def claim(self, handler: str, message_id: str) -> bool:
+        return inbox_claims.claim(self.uow.session, inbox, handler, message_id)
+
+
 class CatalogTx:
     """`with CatalogTx(uow_factory()) as tx:` commits everything done through `tx`, or nothing."""
 
@@ -31,6 +40,7 @@ class CatalogTx:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self.events = OutboxEvents(uow)
+        self.inbox = InboxClaims(uow)
 
     def __enter__(self) -> CatalogTx:
         self.uow.__enter__()

@@ -1,8 +1,9 @@
 """What the catalog does when payments tells it something (events from `payments.events`).
 
 Payments reserves with the payment id as the reservation id, so the payment id names the
-reservation here. The caller claims the event in the inbox in the same unit of work, so each
-event has its effect once; these functions return a short outcome for the inbox row and the log.
+reservation here. Each function first claims the event in the inbox, in the caller's unit of
+work, so a redelivered or republished event has its effect once; it returns a short outcome
+for the log ("duplicate" when the event was applied before).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from catalog.use_cases import stock_changed
 log = logging.getLogger(__name__)
 
 
-def payment_succeeded(tx: Tx, payment_id: str) -> str:
+SUCCEEDED_HANDLER = "catalog.on_payment_succeeded"
+REFUNDED_HANDLER = "catalog.on_payment_refunded"
+
+
+def payment_succeeded(tx: Tx, event_id: str, payment_id: str) -> str:
+    if not tx.inbox.claim(SUCCEEDED_HANDLER, event_id):
+        return "duplicate"
     record = tx.reservations.get(payment_id)
     if record is None:
         log.warning("payment_succeeded without a reservation", extra={"payment_id": payment_id})
@@ -30,7 +37,9 @@ def payment_succeeded(tx: Tx, payment_id: str) -> str:
     return _commit_late(tx, record)
 
 
-def payment_refunded(tx: Tx, payment_id: str, restock: bool) -> str:
+def payment_refunded(tx: Tx, event_id: str, payment_id: str, restock: bool) -> str:
+    if not tx.inbox.claim(REFUNDED_HANDLER, event_id):
+        return "duplicate"
     if not restock:
         return "no restock"
     record = tx.reservations.get(payment_id)

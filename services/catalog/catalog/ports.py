@@ -65,6 +65,10 @@ class Events(Protocol):
     def record(self, event_type: str, fields: dict[str, Any]) -> None: ...
 
 
+class Inbox(Protocol):
+    def claim(self, handler: str, message_id: str) -> bool: ...  # False: applied before
+
+
 class Tx(Protocol):
     """An open unit of work: everything done through it commits or rolls back together."""
 
@@ -74,3 +78,5 @@ class Tx(Protocol):
     def reservations(self) -> Reservations: ...
     @property
     def events(self) -> Events: ...
+    @property
+    def inbox(self) -> Inbox: ...

@@ -34,6 +34,10 @@ def reserve_stock(tx: Tx, request: Reservation, now: dt.datetime,
     return view(ReservationRecord(rid, "active", expires_at, False, items))
 
 
+def get_reservation(tx: Tx, reservation_id: str) -> dict[str, Any]:
+    return view(_existing(tx, reservation_id))
+
+
 def commit_reservation(tx: Tx, reservation_id: str) -> dict[str, Any]:
     record = _existing(tx, reservation_id)
     if record.status in ("released", "expired"):

@@ -1,29 +1,36 @@
 """Catalog nameko entrypoints: payload -> use case -> result/events.
 
 Public RPCs are documented in docs/rpc-catalog.md. Writes to products require the caller's
-access token (context header `nameko.authorization`) to carry the admin role.
+access token (context header `nameko.authorization`) to carry the admin role. Events go out
+through the outbox (`relay`); payments' events come in through reliable, inbox-deduplicated
+handlers (subscriptions in shared.messaging.topology).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nameko.timer import timer
 
-from catalog import reservations, schemas, use_cases
+from catalog import payments, reservations, schemas, use_cases
 from catalog.config import settings
 from catalog.db import CatalogTx
 from catalog.repository import ProductReader
+from shared.contracts.events import PaymentRefunded, PaymentSucceeded
 from shared.db import UnitOfWorkFactory
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
+from shared.nameko.events import event_handler
 from shared.nameko.health import HealthMixin
+from shared.nameko.outbox import OutboxRelay
 from shared.nameko.principal import Principal
 from shared.nameko.rpc import rpc
 from shared.wire import utcnow
 
 prepare("catalog", settings().log_level)
+log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 200
 _readers: dict[int, ProductReader] = {}
@@ -42,6 +49,7 @@ class CatalogService(HealthMixin):
     context = RequestContext()
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     principal = Principal()
+    relay = OutboxRelay(lambda: settings().database_url)
 
     def _tx(self) -> CatalogTx:
         return CatalogTx(self.db())
@@ -104,6 +112,11 @@ class CatalogService(HealthMixin):
                                               settings().reservation_ttl_seconds)
 
     @rpc  # type: ignore[untyped-decorator]
+    def get_reservation(self, reservation_id: str) -> dict[str, Any]:
+        with self._tx() as tx:
+            return reservations.get_reservation(tx, schemas.reservation_id(reservation_id))
+
+    @rpc  # type: ignore[untyped-decorator]
     def commit_reservation(self, reservation_id: str) -> dict[str, Any]:
         rid = schemas.reservation_id(reservation_id)
         with self._tx() as tx:
@@ -121,3 +134,19 @@ class CatalogService(HealthMixin):
             with self._tx() as tx:
                 if reservations.expire_due(tx, utcnow(), SWEEP_BATCH) < SWEEP_BATCH:
                     return
+
+    # --- payments' events: each applied once (inbox claim in the same unit of work) --------
+    @event_handler("payments", "payment_succeeded")  # type: ignore[untyped-decorator]
+    def on_payment_succeeded(self, event: PaymentSucceeded) -> None:
+        with self._tx() as tx:
+            outcome = payments.payment_succeeded(tx, str(event.event_id), str(event.payment_id))
+        log.info("payment_succeeded applied: %s", outcome,
+                 extra={"payment_id": str(event.payment_id)})
+
+    @event_handler("payments", "payment_refunded")  # type: ignore[untyped-decorator]
+    def on_payment_refunded(self, event: PaymentRefunded) -> None:
+        with self._tx() as tx:
+            outcome = payments.payment_refunded(tx, str(event.event_id), str(event.payment_id),
+                                                event.restock)
+        log.info("payment_refunded applied: %s", outcome,
+                 extra={"payment_id": str(event.payment_id)})

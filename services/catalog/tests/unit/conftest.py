@@ -156,8 +156,20 @@ class FakeEvents:
         self.s.events.append((event_type, dict(fields)))
 
 
+class FakeInbox:
+    def __init__(self, state: FakeState) -> None:
+        self.s = state
+
+    def claim(self, handler: str, message_id: str) -> bool:
+        if (handler, message_id) in self.s.inbox:
+            return False
+        self.s.inbox.add((handler, message_id))
+        return True
+
+
 class FakeState:
     def __init__(self) -> None:
+        self.inbox: set[tuple[str, str]] = set()
         self.products: dict[uuid.UUID, dict[str, Any]] = {}
         self.reservations: dict[str, ReservationRecord] = {}
         self.events: list[tuple[str, dict[str, Any]]] = []
@@ -173,6 +185,7 @@ class FakeTx:
         self.products = FakeProducts(state)
         self.reservations = FakeReservations(state)
         self.events = FakeEvents(state)
+        self.inbox = FakeInbox(state)
 
     def __enter__(self) -> FakeTx:
         self._saved = copy.deepcopy(self.state.__dict__)

@@ -89,6 +89,10 @@ def test_commit_consumes_and_is_idempotent(tx, state):
     for _ in range(2):
         with tx:
             assert reservations.commit_reservation(tx, "r1")["status"] == "committed"
+    with tx:
+        assert reservations.get_reservation(tx, "r1")["status"] == "committed"
+    with pytest.raises(NotFound), tx:
+        reservations.get_reservation(tx, "nope")
     assert (state.products[a]["on_hand"], state.products[a]["reserved"]) == (3, 0)
     with pytest.raises(Conflict), tx:
         reservations.release_reservation(tx, "r1", NOW)
@@ -127,15 +131,29 @@ def test_payment_succeeded_commits_and_refund_restocks_once(tx, state):
     a = product(tx, "A", 5)
     reserve(tx, "pay-1", [(a, 2)])
     with tx:
-        assert payments.payment_succeeded(tx, "pay-1") == "committed"
-    with tx:
-        assert payments.payment_succeeded(tx, "pay-1") == "already committed"
+        assert payments.payment_succeeded(tx, "e1", "pay-1") == "committed"
+    with tx:  # the same event again (redelivered): nothing happens
+        assert payments.payment_succeeded(tx, "e1", "pay-1") == "duplicate"
+    with tx:  # another event for the same payment: already committed
+        assert payments.payment_succeeded(tx, "e2", "pay-1") == "already committed"
     assert state.products[a]["on_hand"] == 3
     with tx:
-        assert payments.payment_refunded(tx, "pay-1", restock=False) == "no restock"
-        assert payments.payment_refunded(tx, "pay-1", restock=True) == "restocked"
-        assert payments.payment_refunded(tx, "pay-1", restock=True) == "already restocked"
+        assert payments.payment_refunded(tx, "e3", "pay-1", restock=False) == "no restock"
+        assert payments.payment_refunded(tx, "e4", "pay-1", restock=True) == "restocked"
+        assert payments.payment_refunded(tx, "e4", "pay-1", restock=True) == "duplicate"
+        assert payments.payment_refunded(tx, "e5", "pay-1", restock=True) == "already restocked"
     assert available(state, a) == 5
+
+
+def test_an_event_whose_effect_fails_is_not_marked_applied(tx, state, monkeypatch):
+    a = product(tx, "A", 5)
+    reserve(tx, "pay-2", [(a, 2)])
+    monkeypatch.setattr(tx.products, "consume", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError), tx:
+        payments.payment_succeeded(tx, "e9", "pay-2")
+    monkeypatch.undo()
+    with tx:
+        assert payments.payment_succeeded(tx, "e9", "pay-2") == "committed"
 
 
 def test_payment_after_expiry_takes_the_units_again_or_reports_oversold(tx, state):
@@ -148,9 +166,9 @@ def test_payment_after_expiry_takes_the_units_again_or_reports_oversold(tx, stat
     with tx:
         reservations.expire_due(tx, later + dt.timedelta(seconds=TTL))
     with tx:
-        assert payments.payment_succeeded(tx, "late") == "committed late"
+        assert payments.payment_succeeded(tx, "e1", "late") == "committed late"
     assert (available(state, a), available(state, b)) == (1, 0)
     with tx:
-        assert payments.payment_succeeded(tx, "gone") == "oversold"
+        assert payments.payment_succeeded(tx, "e2", "gone") == "oversold"
     assert (available(state, a), available(state, b)) == (1, 0)
     assert state.products[a]["on_hand"] == 1
