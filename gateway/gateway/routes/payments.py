@@ -28,13 +28,12 @@ from gateway.routes.payments_schemas import (
 )
 from gateway.routing import JsonRoute
 from gateway.schemas import problem_responses
-from gateway.security import current_admin, current_user
+from gateway.security import current_user
 from shared.errors import BadRequest
 from shared.tokens import Identity
 
 MAX_KEY = 255
 User = Annotated[Identity, Depends(current_user)]
-Admin = Annotated[Identity, Depends(current_admin)]
 Key = Annotated[str | None, Header(alias="Idempotency-Key", description=(
     f"1-{MAX_KEY} characters, chosen by the client, scoped to the caller. The first completed "
     "outcome is stored for at least 24 h and replayed for the same key and body."))]
@@ -111,13 +110,13 @@ _refunds = APIRouter(tags=["payments"], route_class=OptionalBodyRoute)  # under 
 
 
 @_refunds.post("/{payment_id}/refunds", status_code=201, response_model=Refund,
-               summary="Refund a payment (admin)",
+               summary="Refund a payment (admin; others get 404, or 403 for their own)",
                responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429,
                                            *UPSTREAM),
                description="Full (the default) or partial. 409 if the payment did not succeed "
                            "or is fully refunded; 422 for more than what is left or restock on "
                            "a partial refund.")
-async def refund(request: Request, payment_id: str, _: Admin, body: RefundRequest | None = None,
+async def refund(request: Request, payment_id: str, _: User, body: RefundRequest | None = None,
                  idempotency_key: Key = None) -> Response:
     key = _key(idempotency_key)
     payload = (body or RefundRequest()).model_dump(mode="json")

@@ -7,7 +7,8 @@ come back as BadRequest/ValidationFailed; documented in services/payments/README
   Raises BadRequest (key), ValidationFailed (schema, unknown product, currencies, method, key
   reused with another body), Conflict (same key in flight), ServiceUnavailable/UpstreamTimeout.
 - `refund(payment_id, idempotency_key, request=None)` (admin) -> `{status, body, replayed}`
-  with a Refund; Conflict (not refundable), ValidationFailed (too much, restock on a partial).
+  with a Refund; Conflict (not refundable), ValidationFailed (too much, restock on a partial);
+  a non-admin gets NotFound for another user's payment and Forbidden for their own.
 - `get_payment(payment_id)` -> Payment; NotFound unless the caller owns it or is admin.
 - `list_payments(limit=20, cursor=None, user_id=None)` -> `{items, next_cursor}`, newest first.
 - `spent_totals(user_id=None)` -> `[{amount, currency}]`: captured minus refunded per currency.
@@ -28,6 +29,7 @@ from payments.config import settings
 from payments.core import Actor, Deps
 from payments.provider import RetryingProvider
 from payments.simulator import CardSimulator
+from shared.errors import Forbidden
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
@@ -68,8 +70,11 @@ class PaymentsService(HealthMixin):
     @rpc  # type: ignore[untyped-decorator]
     def refund(self, payment_id: str, idempotency_key: str,
                request: dict[str, Any] | None = None) -> dict[str, Any]:
-        identity = self.principal.require_role("admin")
-        actor = Actor(uuid.UUID(identity.user_id), True)
+        actor = self._actor()
+        if not actor.is_admin:
+            # Someone else's payment is 404 as everywhere; one's own is 403 (admins refund).
+            queries.get_payment(self.db, actor, payment_id)
+            raise Forbidden("Refunds require the admin role.")
         return refunds.refund(self._deps(), actor, payment_id, idempotency_key,
                               request).to_wire()
 
