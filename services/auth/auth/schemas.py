@@ -47,7 +47,7 @@ class Registration(_Strict):
     @classmethod
     def _email(cls, value: str) -> str:
         value = value.strip()
-        if not _EMAIL.match(value):
+        if not _EMAIL.fullmatch(value):
             raise ValueError("value is not a valid email address")
         return value
 
