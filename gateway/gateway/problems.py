@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from gateway.routing import is_json
 from shared.errors import (
     WIRE_ERRORS,
     BadRequest,
@@ -18,6 +19,7 @@ from shared.errors import (
     SuiteError,
     TooManyRequests,
     Unauthorized,
+    UnsupportedMediaType,
     UpstreamTimeout,
     ValidationFailed,
 )
@@ -65,10 +67,20 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     error: SuiteError
     if any(err.get("type") == "json_invalid" for err in exc.errors()):
         error = BadRequest("The request body is not valid JSON.")
+    elif _body_not_json(request, exc.errors()):
+        # FastAPI hands a non-JSON body to the model as bytes and reports a 422; JsonRoute
+        # catches this earlier, but only on routers built with it (the app's route_class does
+        # not reach the routes of included routers in FastAPI 0.165).
+        error = UnsupportedMediaType("Send the body as application/json.")
     else:
         error = ValidationFailed("The request does not match the schema.",
                                  field_errors(exc.errors()))
     return problem_response(error, _request_id(request))
+
+
+def _body_not_json(request: Request, errors: Any) -> bool:
+    body_errors = any(tuple(err.get("loc", ()))[:1] == ("body",) for err in errors)
+    return body_errors and not is_json(request.headers.get("content-type", ""))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
