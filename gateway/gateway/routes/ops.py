@@ -32,9 +32,10 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-async def _probe(rpc: RpcClient, service: str, timeout: float) -> str:
+async def _probe(rpc: RpcClient, service: str, timeout: float, request_id: str) -> str:
     try:
-        await rpc.call(service, "ping", timeout=timeout)
+        # With the request id, like every call: a probe can be traced to each service's log.
+        await rpc.call(service, "ping", timeout=timeout, context={"request_id": request_id})
     except SuiteError as error:
         return "timeout" if error.status == 504 else "unavailable"
     return "up"
@@ -46,7 +47,8 @@ async def readyz(request: Request) -> Response:
     rpc: RpcClient = request.app.state.rpc
     timeout: float = request.app.state.settings.readiness_timeout
     broker = "up" if rpc.connected else "down"
-    results = await asyncio.gather(*(_probe(rpc, s, timeout) for s in SERVICES))
+    request_id: str = request.state.request_id
+    results = await asyncio.gather(*(_probe(rpc, s, timeout, request_id) for s in SERVICES))
     services = dict(zip(SERVICES, results, strict=True))
     ready = broker == "up" and all(state == "up" for state in services.values())
     body = {"status": "ready" if ready else "not ready", "broker": broker, "services": services}
@@ -56,7 +58,7 @@ async def readyz(request: Request) -> Response:
     problem = {**body, "type": "https://errors.commerce-suite.dev/not-ready",
                "title": "Not Ready", "status": 503,
                "detail": "The broker or a service is not answering.",
-               "request_id": request.state.request_id}
+               "request_id": request_id}
     return JSONResponse(problem, status_code=503, media_type="application/problem+json",
                         headers={"Retry-After": "1"})
 
