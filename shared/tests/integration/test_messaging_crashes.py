@@ -107,3 +107,15 @@ def test_relay_and_consumers_reconnect_after_the_broker_link_drops(msg, broker):
         assert service.alive()
     finally:
         proxy.close()
+
+
+def test_a_graceful_stop_finishes_the_event_in_hand_and_acks_it(msg, broker):
+    service = msg.start()
+    wait_consuming(broker, service, [APPLY])
+    event_id = msg.record("payment_succeeded", succeeded(hold_seconds=3))
+    wait_for(lambda: msg.count(effects, event_id=event_id) == 1, what="the effect")
+    service.terminate()  # SIGTERM while the handler still holds the message
+    assert service.proc.returncode is not None
+    time.sleep(2)  # an unacked message would be back in the queue by now
+    assert broker.counts(APPLY) == (0, 0)  # acked before the connection closed
+    assert msg.count(deliveries, event_id=event_id) == 1
