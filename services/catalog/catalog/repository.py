@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import psycopg2
 from sqlalchemy import (
     REAL,
+    URL,
     Engine,
     Select,
     and_,
     bindparam,
     cast,
+    create_engine,
     func,
     insert,
     literal_column,
@@ -27,6 +30,9 @@ from catalog.ports import Page, Row
 from catalog.stock import StockCounters
 
 COLUMNS = [c for c in products.c if c.name != "search"]
+_NAMES = [c.name for c in COLUMNS]
+_GET_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = %s::uuid"
+_DISCONNECTS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE = products.c.deleted_at.is_(None)
 _BY_ID = select(*COLUMNS).where(products.c.id == bindparam("id"))
 _BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
@@ -34,14 +40,38 @@ _NEWEST_FIRST = (products.c.created_at.desc(), products.c.id.desc())
 
 
 class ProductReader:
-    """Reads outside any transaction: one pooled autocommit connection per call."""
+    """Reads outside any transaction, on their own small autocommit pool.
+
+    `get` (the hottest call in the suite) skips SQLAlchemy's statement and result machinery:
+    one plain DBAPI execute on a pooled connection, about a tenth of the CPU of a Core select.
+    No pre-ping either: a connection that died is dropped and the read retried once.
+    """
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = engine
+
+    @classmethod
+    def on(cls, url: URL, pool_size: int) -> ProductReader:
+        return cls(create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                                 pool_recycle=1800, isolation_level="AUTOCOMMIT"))
 
     def get(self, product_id: uuid.UUID) -> Row | None:
-        with self.engine.connect() as conn:
-            return conn.execute(_BY_ID, {"id": product_id}).mappings().first()
+        for attempt in (1, 2):
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(_GET_SQL, (str(product_id),))
+                found = cursor.fetchone()
+                cursor.close()
+            except _DISCONNECTS:
+                connection.invalidate()
+                if attempt == 2:
+                    raise
+                continue
+            finally:
+                connection.close()
+            return None if found is None else dict(zip(_NAMES, found, strict=True))
+        return None
 
     def get_many(self, product_ids: list[uuid.UUID]) -> list[Row]:
         if not product_ids:

@@ -37,9 +37,11 @@ _readers: dict[int, ProductReader] = {}
 
 
 def _reader(factory: UnitOfWorkFactory) -> ProductReader:
+    """The reads' own pool, beside the Database provider's (made on first use, not import)."""
     reader = _readers.get(id(factory))
     if reader is None:
-        reader = _readers[id(factory)] = ProductReader(factory.engine)
+        reader = _readers[id(factory)] = ProductReader.on(factory.engine.url,
+                                                          settings().db_pool_size)
     return reader
 
 
