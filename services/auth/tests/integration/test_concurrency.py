@@ -1,0 +1,88 @@
+"""Races that matter for security, against the real database (and the suite where useful)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+
+from auth.admin import ensure_admin
+from auth.config import OWASP_MEMORY_KIB
+from auth.passwords import Argon2Passwords
+from auth.repository import SqlStore, dev_signing_keys
+from auth.use_cases import Deps
+from shared.db import UnitOfWorkFactory, make_engine
+from tests.support import infra
+
+
+def _parallel(n, fn):
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(lambda _: fn(), range(n)))
+
+
+def test_concurrent_refresh_with_one_token_lets_one_win_and_revokes_the_family(
+        http, register, login):
+    user = register()
+    pair = login(user["email"])
+    responses = _parallel(4, lambda: http.post("/auth/refresh",
+                                               json={"refresh_token": pair["refresh_token"]}))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 401, 401, 401], statuses
+    (winner,) = [r.json() for r in responses if r.status_code == 200]
+    # No grace window: a duplicate presentation is treated as reuse, so the family is dead.
+    assert http.post("/auth/refresh", json={"refresh_token": winner["refresh_token"]}
+                     ).status_code == 401
+
+
+def test_concurrent_failed_logins_never_exceed_five_checks(http, register):
+    user = register()
+    body = {"email": user["email"], "password": "definitely wrong"}
+    responses = _parallel(10, lambda: http.post("/auth/login", json=body))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(401) <= 5, statuses
+    assert set(statuses) <= {401, 429, 503}, statuses
+    assert http.post("/auth/login", json=body).status_code == 429
+
+
+class _NoTokens:
+    def issue(self, user_id, roles):
+        raise AssertionError("not used")
+
+
+def test_concurrent_admin_bootstrap_creates_one_admin_and_one_set_of_events(database_urls):
+    engine = make_engine(database_urls["auth"], pool_size=4)
+    deps = Deps(store=SqlStore(UnitOfWorkFactory(engine)),
+                passwords=Argon2Passwords(OWASP_MEMORY_KIB, 2, 1), tokens=_NoTokens(),
+                refresh_ttl=dt.timedelta(days=1))
+    email = f"root-{uuid.uuid4().hex[:10]}@example.com"
+    _parallel(4, lambda: ensure_admin(deps, email, "an admin password"))
+    ensure_admin(deps, email.upper(), "an admin password")  # a restart: nothing changes
+    with engine.connect() as conn:
+        users = conn.execute(text("SELECT id, roles FROM users WHERE email_key = :e"),
+                             {"e": email}).all()
+        assert len(users) == 1 and users[0].roles == ["customer", "admin"]
+        kinds = conn.execute(text("SELECT event_type FROM outbox WHERE payload->>'user_id' = :u"
+                                  " ORDER BY id"), {"u": str(users[0].id)}).scalars().all()
+    engine.dispose()
+    assert kinds == ["user_registered", "user_roles_changed"]
+
+
+@pytest.fixture
+def fresh_auth_db():
+    name = infra.unique("test_authkeys")
+    url = infra.create_database(name)
+    infra.migrate("auth", url)
+    yield url
+    infra.drop_database(name)
+
+
+def test_replicas_starting_together_agree_on_one_generated_key(fresh_auth_db):
+    engine = make_engine(fresh_auth_db, pool_size=4)
+    factory = UnitOfWorkFactory(engine)
+    rings = _parallel(4, lambda: dev_signing_keys(factory))
+    engine.dispose()
+    assert len({ring.signing.kid for ring in rings}) == 1
+    assert all(len(ring.keys) == 1 for ring in rings)
