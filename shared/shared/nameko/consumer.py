@@ -11,12 +11,18 @@ stop finishes in-flight work exactly once. `StopDeadline` bounds the wait (share
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
 from nameko.messaging import QueueConsumer
 
 log = logging.getLogger(__name__)
+
+# kombu's default reconnect back-off grows by 2 s per attempt up to 30 s between attempts, so a
+# service came back up to 30 s after the broker did; retry at most this far apart instead.
+RECONNECT_INTERVAL_MAX = 2.0
 
 
 class DrainingQueueConsumer(QueueConsumer):  # type: ignore[misc]
@@ -25,6 +31,15 @@ class DrainingQueueConsumer(QueueConsumer):  # type: ignore[misc]
         # Messages handed to a provider and not yet acked or requeued, by identity: delivery
         # tags restart at 1 on every new channel. Holding the message keeps its id unique.
         self._in_flight: dict[int, Any] = {}
+
+    @contextmanager
+    def establish_connection(self) -> Iterator[Any]:
+        # kombu's ConsumerMixin.establish_connection, with a capped back-off.
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                                   interval_start=1.0, interval_step=1.0,
+                                   interval_max=RECONNECT_INTERVAL_MAX)
+            yield conn
 
     @property
     def in_flight(self) -> int:
