@@ -24,8 +24,12 @@ from shared import wire
 
 HERE = Path(__file__).resolve().parent
 NAMEKO = Path(sys.executable).parent / "nameko"
+ROOT = HERE.parents[2]
 # `nameko run` argument -> service name
 SERVICES = {"rpcprobe_service:ProbeService": "rpcprobe", "rpcprobe_service:PeerService": "rpcpeer"}
+CATALOG = "catalog.service:CatalogService"
+CONFIGS = {CATALOG: ROOT / "services" / "catalog" / "config.yaml"}
+NAMES = {**SERVICES, CATALOG: "catalog"}
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
@@ -94,9 +98,11 @@ class RawRpc:
 
 
 class NamekoProcess:
-    """`nameko run` of the probe services, in its own session, logging to a file."""
+    """`nameko run` of the probe services (or the catalog service), in its own session, logging
+    to a file."""
 
     def __init__(self, env: dict[str, str], log: Path, services: tuple[str, ...] = tuple(SERVICES)):
+        config = CONFIGS.get(services[0], HERE / "rpcprobe.yaml")
         self.log = log
         self.services = services
         self.env = env
@@ -104,7 +110,7 @@ class NamekoProcess:
                                                                   env.get("PYTHONPATH")]))}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(NAMEKO), "run", "--config", str(HERE / "rpcprobe.yaml"), *services],
+                [str(NAMEKO), "run", "--config", str(config), *services],
                 cwd=HERE, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def alive(self) -> bool:
@@ -112,7 +118,7 @@ class NamekoProcess:
 
     def wait_ready(self, rpc: RawRpc, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = [SERVICES[spec] for spec in self.services]
+        pending = [NAMES[spec] for spec in self.services]
         while pending:
             assert self.alive(), f"nameko run exited: {self.log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"not ready: {self.log.read_text()[-3000:]}"
