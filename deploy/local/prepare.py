@@ -32,8 +32,13 @@ def check_broker(env: dict[str, str]) -> None:
         with Connection(uri, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:
+        reason = type(exc).__name__
+        if reason in ("AccessRefused", "NotAllowed"):  # it runs: starting it would not help
+            raise NotReachable(
+                f"RabbitMQ at {_masked(uri)} refused the connection ({reason}); "
+                "check the user, password and vhost in AMQP_URI") from None
         raise NotReachable(
-            f"RabbitMQ is not reachable at {_masked(uri)} ({type(exc).__name__}); "
+            f"RabbitMQ is not reachable at {_masked(uri)} ({reason}); "
             "start it with `rabbitmq-server -detached` or set AMQP_URI") from None
 
 
