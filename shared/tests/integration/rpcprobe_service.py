@@ -1,7 +1,8 @@
 """Test-only nameko services for the RPC, shutdown and ops CLI tests (started with `nameko run`).
 
 `rpcprobe` calls `rpcpeer` through ServiceRpc; `work` appends to a ledger file so a test can
-count how many times each call was applied, across instances.
+count how many times each call was applied, across instances. `rpcrelay` records an event in
+the outbox of RPCPROBE_DATABASE_URL, which its OutboxRelay publishes.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from typing import Any
 import eventlet
 
 from shared.errors import NotFound, SuiteError
+from shared.messaging.outbox import record_event
+from shared.messaging.tables import OUTBOX
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
+from shared.nameko.database import Database
 from shared.nameko.health import HealthMixin
+from shared.nameko.outbox import OutboxRelay
 from shared.nameko.rpc import ServiceRpc, rpc
 
 prepare("rpcprobe", os.environ.get("LOG_LEVEL", "INFO"))
@@ -95,3 +100,19 @@ class PeerService(HealthMixin):
     @rpc
     def whoami(self) -> dict[str, Any]:
         return dict(self.context)
+
+
+class RelayService(HealthMixin):
+    name = "rpcrelay"
+
+    db = Database(lambda: os.environ["RPCPROBE_DATABASE_URL"])
+    relay = OutboxRelay(lambda: os.environ["RPCPROBE_DATABASE_URL"])
+
+    @rpc
+    def delete_product(self, product_id: str, seconds: float) -> str:
+        """Sleeps, then commits a product_deleted event for the relay to publish."""
+        eventlet.sleep(seconds)
+        with self.db() as uow:
+            record_event(uow.session, OUTBOX, "catalog", "product_deleted",
+                         {"product_id": product_id})
+        return product_id

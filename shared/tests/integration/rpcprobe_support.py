@@ -27,9 +27,10 @@ NAMEKO = Path(sys.executable).parent / "nameko"
 ROOT = HERE.parents[2]
 # `nameko run` argument -> service name
 SERVICES = {"rpcprobe_service:ProbeService": "rpcprobe", "rpcprobe_service:PeerService": "rpcpeer"}
+RELAY = "rpcprobe_service:RelayService"  # needs RPCPROBE_DATABASE_URL
 CATALOG = "catalog.service:CatalogService"
 CONFIGS = {CATALOG: ROOT / "services" / "catalog" / "config.yaml"}
-NAMES = {**SERVICES, CATALOG: "catalog"}
+NAMES = {**SERVICES, CATALOG: "catalog", RELAY: "rpcrelay"}
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
