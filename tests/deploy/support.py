@@ -105,8 +105,12 @@ def one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 
 def generated(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    """A ConfigMap/Secret by its reference name (kustomize renames generated ones)."""
-    return one(objects, kind, name)
+    """A generated ConfigMap/Secret by its generator name (kustomize adds `-<content hash>`)."""
+    pattern = re.compile(re.escape(name) + r"-[a-z0-9]{10}")
+    found = [o for o in objects
+             if o["kind"] == kind and pattern.fullmatch(o["metadata"]["name"])]
+    assert len(found) == 1, f"expected one generated {kind}/{name}, found {len(found)}"
+    return found[0]
 
 
 def secret_data(secret: dict[str, Any]) -> dict[str, str]:
