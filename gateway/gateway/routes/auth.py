@@ -74,6 +74,12 @@ class Jwks(BaseModel):
     keys: list[Jwk]
 
 
+def _no_store(response: Response) -> None:
+    # Tokens must not be cached by anything between us and the client (RFC 6749 5.1).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
 @router.post("/register", status_code=201, response_model=User,
              responses=problem_responses(*BODY_ERRORS, 409, 429, *UPSTREAM_ERRORS),
              summary="Create an account (role customer)")
@@ -86,14 +92,16 @@ async def register(request: Request, body: Registration) -> Any:
              summary="Exchange email and password for an access and a refresh token",
              description="401 is identical for an unknown email and a wrong password. After 5 "
                          "failed attempts for one email within 15 minutes: 429 + Retry-After.")
-async def login(request: Request, body: Credentials) -> Any:
+async def login(request: Request, response: Response, body: Credentials) -> Any:
+    _no_store(response)
     return await upstream.call(request, "auth", "login", **body.model_dump())
 
 
 @router.post("/refresh", response_model=TokenPair,
              responses=problem_responses(*BODY_ERRORS, 401, 429, *UPSTREAM_ERRORS),
              summary="Rotate a refresh token into a new token pair")
-async def refresh(request: Request, body: RefreshRequest) -> Any:
+async def refresh(request: Request, response: Response, body: RefreshRequest) -> Any:
+    _no_store(response)
     return await upstream.call(request, "auth", "refresh", body.refresh_token)
 
 
@@ -115,7 +123,9 @@ async def me(request: Request, _: Annotated[Identity, Depends(current_user)]) ->
 @router.get("/jwks.json", response_model=Jwks,
             responses=problem_responses(429, *UPSTREAM_ERRORS),
             summary="The public keys that verify access tokens (JWKS)")
-async def jwks(request: Request) -> Any:
+async def jwks(request: Request, response: Response) -> Any:
+    # Verifiers may cache it briefly; rotation keeps old keys published well beyond this.
+    response.headers["Cache-Control"] = "public, max-age=300"
     return await upstream.call(request, "auth", "get_jwks")
 
 

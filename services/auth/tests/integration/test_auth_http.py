@@ -67,6 +67,14 @@ def test_login_issues_a_verifiable_access_token_and_a_refresh_token(http, regist
     assert claims["sub"] == user["id"] and claims["roles"] == ["customer"]
 
 
+def test_token_responses_are_not_cacheable(http, register, password):
+    user = register()
+    response = http.post("/auth/login", json={"email": user["email"], "password": password})
+    assert response.headers["cache-control"] == "no-store"
+    refreshed = http.post("/auth/refresh", json={"refresh_token": response.json()["refresh_token"]})
+    assert refreshed.headers["cache-control"] == "no-store"
+
+
 def test_login_is_case_insensitive_on_email(register, login):
     user = register()
     login(user["email"].upper())
