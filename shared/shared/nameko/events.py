@@ -24,6 +24,7 @@ from nameko.extensions import Entrypoint
 
 from shared.messaging import delivery as dl
 from shared.messaging import topology
+from shared.messaging.confirms import Outgoing
 from shared.nameko.event_consumer import EventConsumer
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class EventHandler(Entrypoint):  # type: ignore[misc]
         self._settle(message, copy)
         return result, exc_info
 
-    def _settle(self, message: Any, copy: Any) -> None:
+    def _settle(self, message: Any, copy: Outgoing) -> None:
         # The copy must be confirmed before the original is acked: a crash in between
         # duplicates the event (the inbox absorbs it) rather than losing it.
         if self.consumer.publish(copy):
