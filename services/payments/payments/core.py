@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from payments import errors, idempotency
 from payments.catalog_port import CatalogPort
 from payments.idempotency import Decision, KeyRecord
@@ -43,12 +45,15 @@ class Outcome:
         return {"status": self.status, "body": self.body, "replayed": self.replayed}
 
 
-def begin(deps: Deps, actor: Actor, key: str, kind: str,
-          request: dict[str, Any]) -> KeyRecord | Outcome:
-    """An Outcome to answer at once (replay), or the key record to carry on with."""
+def begin(deps: Deps, actor: Actor, key: str, kind: str, request: dict[str, Any],
+          on_new: Callable[[Session, KeyRecord], None] | None = None) -> KeyRecord | Outcome:
+    """An Outcome to answer at once (replay), or the key record to carry on with. `on_new`
+    runs in the claiming transaction when the key is new (creating the resource with it)."""
     with deps.uow() as uow:
         claim = idempotency.claim(uow.session, actor.user_id, key, kind, request,
                                   deps.lease_seconds)
+        if claim.decision is Decision.NEW and on_new is not None:
+            on_new(uow.session, claim.record)
     if claim.decision is Decision.REPLAY:
         return Outcome(claim.record.status_code or 500, claim.record.body, replayed=True)
     if claim.decision is Decision.MISMATCH:

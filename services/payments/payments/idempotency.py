@@ -110,6 +110,13 @@ def claim(session: Session, user_id: uuid.UUID, key: str, kind: str, request: di
     raise RuntimeError("idempotency key kept disappearing")
 
 
+def exists(session: Session, user_id: uuid.UUID, key: str) -> bool:
+    """A cheap read before the real claim: lets a first request do its slow preparation
+    (pricing) before the claim, so claim and creation share one transaction."""
+    found = session.execute(select(keys.c.state).where(_pk(user_id, key))).first()
+    return found is not None
+
+
 def complete(session: Session, resource_id: uuid.UUID, status_code: int, body: Any) -> None:
     """Store the first completed outcome, in the transaction that made it happen."""
     session.execute(update(keys).where(keys.c.resource_id == resource_id,

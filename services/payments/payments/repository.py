@@ -16,10 +16,10 @@ Row = Any
 
 
 def insert_payment(session: Session, *, payment_id: uuid.UUID, user_id: uuid.UUID, amount: int,
-                   currency: str, payment_method: str, items: list[dict[str, Any]]) -> None:
-    session.execute(insert(payments).values(
+                   currency: str, payment_method: str, items: list[dict[str, Any]]) -> Row:
+    return session.execute(insert(payments).values(
         id=payment_id, user_id=user_id, status="pending", amount=amount, currency=currency,
-        payment_method=payment_method, items=items))
+        payment_method=payment_method, items=items).returning(*payments.c)).one()
 
 
 def get(session: Session, payment_id: uuid.UUID, lock: bool = False) -> Row | None:

@@ -34,9 +34,11 @@ def _checkpoint(deps: Deps, step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def drive(deps: Deps, payment_id: uuid.UUID) -> Outcome:
-    with deps.uow() as uow:
-        payment = repository.get(uow.session, payment_id)
+def drive(deps: Deps, payment_id: uuid.UUID, payment: Any = None) -> Outcome:
+    """`payment`: the row, when the caller just wrote it (saves a read)."""
+    if payment is None:
+        with deps.uow() as uow:
+            payment = repository.get(uow.session, payment_id)
     if payment is None or payment.status != "pending":
         return stored_outcome(deps, payment_id)
     reservation = str(payment.id)

@@ -53,13 +53,15 @@ class CardSimulator:
             raise ProviderError("unsupported payment method")
         decline_code = OUTCOMES[payment_method]
         with self.uow() as uow:
-            uow.session.execute(pg_insert(simulator_charges).values(
+            row = uow.session.execute(pg_insert(simulator_charges).values(
                 id=_new_id("ch"), idempotency_key=idempotency_key, amount=amount,
                 currency=currency, payment_method=payment_method,
                 status="declined" if decline_code else "succeeded", decline_code=decline_code,
-            ).on_conflict_do_nothing(index_elements=["idempotency_key"]))
-            row = uow.session.execute(select(simulator_charges).where(
-                simulator_charges.c.idempotency_key == idempotency_key)).one()
+            ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(*simulator_charges.c)).one_or_none()
+            if row is None:  # the key was seen before: the stored result, never a new charge
+                row = uow.session.execute(select(simulator_charges).where(
+                    simulator_charges.c.idempotency_key == idempotency_key)).one()
         if (row.amount, row.currency, row.payment_method) != (amount, currency, payment_method):
             raise ProviderError("idempotency key reused with different parameters")
         return _charge(row)

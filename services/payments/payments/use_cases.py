@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from payments import idempotency, refunds, repository, schemas
-from payments.catalog_port import price
+from payments.catalog_port import Priced, price
 from payments.core import Actor, Deps, Outcome, begin
 from payments.idempotency import KeyRecord
 from payments.saga import drive
@@ -28,19 +30,35 @@ def checkout(deps: Deps, actor: Actor, key: Any, payload: Any) -> Outcome:
     for item in request.items:  # the same product twice is one line
         product_id = str(item.product_id)
         quantities[product_id] = quantities.get(product_id, 0) + item.quantity
-    canonical = {"items": [{"product_id": p, "quantity": q} for p, q in quantities.items()],
-                 "payment_method": request.payment_method}
-    record = begin(deps, actor, key, "checkout", canonical)
+    items = [{"product_id": p, "quantity": q} for p, q in quantities.items()]
+    canonical: dict[str, Any] = {"items": items, "payment_method": request.payment_method}
+    with deps.uow() as uow:
+        seen = idempotency.exists(uow.session, actor.user_id, key)
+    # A first request prices before claiming, so the key and the payment commit together; a
+    # pricing failure (422, 503) then leaves nothing behind.
+    priced = None if seen else price(deps.catalog, items)
+    created: list[Any] = []
+    create = None if priced is None else (
+        lambda session, new: created.append(_create(priced, session, new)))
+    record = begin(deps, actor, key, "checkout", canonical, on_new=create)
     if isinstance(record, Outcome):
         return record
-    return _start_or_resume(deps, record)
+    return _start_or_resume(deps, record, created[0] if created else None)
 
 
-def _start_or_resume(deps: Deps, record: KeyRecord) -> Outcome:
+def _create(priced: Priced, session: Session, record: KeyRecord) -> Any:
+    return repository.insert_payment(
+        session, payment_id=record.resource_id, user_id=record.user_id, amount=priced.amount,
+        currency=priced.currency, payment_method=record.request["payment_method"],
+        items=priced.items)
+
+
+def _start_or_resume(deps: Deps, record: KeyRecord, payment: Any = None) -> Outcome:
     payment_id = record.resource_id
-    with deps.uow() as uow:
-        exists = repository.get(uow.session, payment_id) is not None
-    if not exists:
+    if payment is None:
+        with deps.uow() as uow:
+            payment = repository.get(uow.session, payment_id)
+    if payment is None:  # taking over a request that died before its payment existed
         try:
             priced = price(deps.catalog, record.request["items"])
         except Exception:
@@ -48,12 +66,9 @@ def _start_or_resume(deps: Deps, record: KeyRecord) -> Outcome:
                 idempotency.forget(uow.session, payment_id)
             raise
         with deps.uow() as uow:
-            repository.insert_payment(
-                uow.session, payment_id=payment_id, user_id=record.user_id,
-                amount=priced.amount, currency=priced.currency,
-                payment_method=record.request["payment_method"], items=priced.items)
+            payment = _create(priced, uow.session, record)
     try:
-        return drive(deps, payment_id)
+        return drive(deps, payment_id, payment)
     except ValidationFailed:
         raise
     except Exception:

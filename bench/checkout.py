@@ -1,0 +1,275 @@
+"""Checkout benchmark (issue 6): `POST /payments` through the whole suite at c=16.
+
+Every request is a real checkout with a fresh Idempotency-Key (tok_visa, one unit of one of
+--products products, customers rotating over --customers accounts): gateway -> payments ->
+catalog.get_products + catalog.reserve_stock -> card simulator -> ledger + outbox; the outbox
+relay publishes payment_succeeded and the catalog commits each reservation. All services, the
+gateway (one worker, rate limits off) run as `make run` runs them, on a throwaway vhost and
+databases. After the rounds it checks the books: every 201 is one succeeded payment with one
+charge, the ledger reconciles, and the catalog's stock moved once per paid unit.
+
+    .venv/bin/python bench/checkout.py          # full run; rewrites docs/benchmarks.md#payments
+    .venv/bin/python bench/checkout.py --quick  # smoke run, no doc update
+
+Exit status: 0 ok, 1 errors or inconsistent books, 2 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report
+import suite
+from loadgen import _children_cpu, parse
+
+ADMIN = ("bench-admin@suite.test", "bench-admin-password-1")
+STOCK = 1_000_000
+PROCS = ("gateway", "payments", "catalog", "auth")
+GOAL_RPS, GOAL_P99_MS = 150.0, 150.0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run, no doc update")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--duration", type=float, help="seconds per round")
+    parser.add_argument("--warmup", type=float)
+    parser.add_argument("--products", type=int, default=50)
+    parser.add_argument("--customers", type=int, default=16)
+    parser.add_argument("--no-doc", action="store_true", help="don't rewrite docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.duration = args.duration or (5.0 if args.quick else 20.0)
+    args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
+    return args
+
+
+def lua_script(tokens, products, directory):
+    """A unique Idempotency-Key per request: run id, wrk thread, counter."""
+    path = Path(directory) / "checkout.lua"
+    listing = lambda values: ",".join(f'"{v}"' for v in values)  # noqa: E731
+    path.write_text(f"""
+local tokens = {{{listing(tokens)}}}
+local products = {{{listing(products)}}}
+local run = "{uuid.uuid4().hex[:12]}"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+function request()
+  n = n + 1
+  local body = '{{"items":[{{"product_id":"' .. products[(n % #products) + 1] ..
+               '","quantity":1}}],"payment_method":"tok_visa"}}'
+  return wrk.format("POST", "/payments", {{
+    ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1],
+    ["Idempotency-Key"] = run .. "-" .. tostring(tid) .. "-" .. n,
+    ["Content-Type"] = "application/json"}}, body)
+end
+""")
+    return str(path)
+
+
+def wrk(binary, url, script, connections, seconds):
+    before = _children_cpu()
+    done = subprocess.run([binary, "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+                           "--timeout=5s", "-s", script, url], capture_output=True, text=True,
+                          timeout=seconds + 60, check=False)
+    if done.returncode != 0:
+        raise suite.BenchError(f"wrk failed: {done.stderr.strip()}")
+    return parse(done.stdout, _children_cpu() - before)
+
+
+def start(procs, env):
+    port = suite.free_port()
+    for service in ("auth", "catalog", "payments"):
+        procs.start(service, suite.nameko_service(service), env)
+    procs.start("gateway", [sys.executable, "-m", "gateway"],
+                {**env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)})
+    url = f"http://127.0.0.1:{port}"
+    suite.wait_http_ok(f"{url}/readyz", procs, timeout=120)
+    return url
+
+
+def prepare_data(url, args):
+    with httpx.Client(base_url=url, timeout=30) as http:
+        def login(email, password):
+            response = http.post("/auth/login", json={"email": email, "password": password})
+            if response.status_code != 200:
+                raise suite.BenchError(f"login failed: {response.status_code}")
+            return response.json()["access_token"]
+
+        admin = {"Authorization": f"Bearer {login(*ADMIN)}"}
+        products = []
+        for i in range(args.products):
+            response = http.post("/products", headers=admin, json={
+                "sku": f"BENCH-{i}-{uuid.uuid4().hex[:8]}", "name": f"Bench item {i}",
+                "price": 1999, "stock": STOCK})
+            if response.status_code != 201:
+                raise suite.BenchError(f"creating a product failed: {response.text}")
+            products.append(response.json()["id"])
+        tokens = []
+        for i in range(args.customers):
+            email = f"bench-buyer-{i}-{uuid.uuid4().hex[:6]}@example.com"
+            http.post("/auth/register", json={"email": email, "password": "bench password 1"})
+            tokens.append(login(email, "bench password 1"))
+    return products, tokens
+
+
+def rounds(binary, url, script, args, procs):
+    print(f"bench: warm-up {args.warmup:g} s", flush=True)
+    wrk(binary, url, script, args.connections, args.warmup)
+    pids = {name: procs.children[name].pid for name in PROCS}
+    broker = suite.broker_pid()
+    if broker is not None:
+        pids["rabbitmq"] = broker
+    samples = []
+    for index in range(args.rounds):
+        procs.check_alive()
+        before = {name: suite.cpu_seconds(pid) for name, pid in pids.items()}
+        busy = suite.machine_busy_seconds()
+        result = wrk(binary, url, script, args.connections, args.duration)
+        cpu = {name: suite.cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        samples.append({"round": index + 1, **result.__dict__, "cpu_s": cpu,
+                        "machine_busy_s": suite.machine_busy_seconds() - busy})
+        print(f"bench: round {index + 1}: {result.rps:.1f} checkouts/s, p50 {result.p50_ms:.1f}"
+              f" ms, p99 {result.p99_ms:.1f} ms, errors {result.errors}", flush=True)
+    return samples
+
+
+def books(env, payments_url, catalog_url):
+    """Every 201 was one succeeded payment, charged once; ledger and stock agree."""
+    from sqlalchemy import create_engine, text
+
+    def scalar(url, sql):
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text(sql)).scalar_one())
+        finally:
+            engine.dispose()
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and scalar(  # requests wrk left in flight finish first
+            payments_url, "SELECT count(*) FROM payments WHERE status = 'pending'"):
+        time.sleep(0.5)
+    paid = scalar(payments_url, "SELECT count(*) FROM payments WHERE status = 'succeeded'")
+    charged = scalar(payments_url, "SELECT count(*) FROM simulator_charges "
+                                   "WHERE status = 'succeeded'")
+    reconcile = subprocess.run([sys.executable, "-m", "payments.reconcile"], env=env,
+                               capture_output=True, text=True, timeout=120, check=False)
+    deadline, sold = time.monotonic() + 60, -1
+    while time.monotonic() < deadline:  # the catalog commits reservations as events arrive
+        sold = scalar(catalog_url, f"SELECT COALESCE(SUM({STOCK} - on_hand), 0) FROM products")
+        if sold == paid:
+            break
+        time.sleep(0.5)
+    return {"succeeded_payments": paid, "charges": charged, "units_sold": sold,
+            "ledger_reconciles": reconcile.returncode == 0,
+            "consistent": paid == charged == sold and reconcile.returncode == 0}
+
+
+def summarise(samples, requests_ok):
+    requests = sum(s["requests"] for s in samples)
+    cpu = {name: sum(s["cpu_s"][name] for s in samples) for name in samples[0]["cpu_s"]}
+    seconds = sum(s["seconds"] for s in samples)
+    return {
+        "rps": statistics.median(s["rps"] for s in samples),
+        "rps_rounds": [round(s["rps"], 1) for s in samples],
+        **{p: statistics.median(s[p] for s in samples) for p in ("p50_ms", "p90_ms", "p99_ms")},
+        "errors": sum(s["non_2xx"] + s["socket_errors"] for s in samples),
+        "cpu_ms_per_checkout": {name: 1000 * c / requests for name, c in cpu.items()},
+        "other_load_cores": (sum(s["machine_busy_s"] for s in samples) - sum(cpu.values())
+                             - sum(s["wrk_cpu_s"] for s in samples)) / seconds,
+        "books": requests_ok,
+    }
+
+
+def markdown(summary, meta):
+    cpu = summary["cpu_ms_per_checkout"]
+    met = ("met" if summary["rps"] >= GOAL_RPS and summary["p99_ms"] <= GOAL_P99_MS
+           else "NOT met")
+    b = summary["books"]
+    return "\n".join([
+        "`POST /payments` (one real checkout per request, fresh Idempotency-Key, `tok_visa`), "
+        f"{meta['connections']} connections.", "",
+        f"- Command: `{meta['command']}`",
+        f"- Run: {meta['started_utc']}, {meta['rounds']} rounds x {meta['duration_s']:g} s after "
+        f"{meta['warmup_s']:g} s warm-up; wrk -t2 -c{meta['connections']}; {meta['products']} "
+        f"products, {meta['customers']} customers; code at {meta['source']}",
+        f"- Machine: {meta['machine']['nproc']} x {meta['machine']['cpu']}, "
+        f"{meta['machine']['memory']}; other work outside the benchmark's processes: "
+        f"{summary['other_load_cores']:.2f} cores on average (PostgreSQL's work is counted "
+        "there too)", "",
+        "| checkouts/s (median) | p50 ms | p90 ms | p99 ms | errors | CPU ms/checkout: gateway "
+        "| payments | catalog | auth | rabbitmq |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary['rps']:.0f} | {summary['p50_ms']:.1f} | {summary['p90_ms']:.1f} | "
+        f"{summary['p99_ms']:.1f} | {summary['errors']} | {cpu['gateway']:.2f} | "
+        f"{cpu['payments']:.2f} | {cpu['catalog']:.2f} | {cpu['auth']:.2f} | "
+        f"{cpu.get('rabbitmq', float('nan')):.2f} |", "",
+        f"Goal >= {GOAL_RPS:g} checkouts/s with p99 <= {GOAL_P99_MS:g} ms: **{met}**. "
+        f"Per-round checkouts/s: {', '.join(map(str, summary['rps_rounds']))}.", "",
+        f"Books after the run: {b['succeeded_payments']} succeeded payments, {b['charges']} "
+        f"charges, {b['units_sold']} units taken from stock by the catalog, ledger reconciles: "
+        f"{'yes' if b['ledger_reconciles'] else 'NO'} -> "
+        f"{'consistent' if b['consistent'] else 'INCONSISTENT'}."])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    suite.on_signal_raise()
+    started, source = time.time(), suite.source_state()
+    run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-checkout"
+    try:
+        binary = suite.ensure_wrk()
+        with suite.vhost() as amqp_uri, suite.database("auth") as auth_url, \
+                suite.database("catalog") as catalog_url, \
+                suite.database("payments") as payments_url, \
+                suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
+            urls = {"auth": auth_url, "catalog": catalog_url, "payments": payments_url}
+            env = {**suite.suite_env(amqp_uri, urls), "ADMIN_EMAIL": ADMIN[0],
+                   "ADMIN_PASSWORD": ADMIN[1]}
+            url = start(procs, env)
+            products, tokens = prepare_data(url, args)
+            script = lua_script(tokens, products, tmp)
+            samples = rounds(binary, url, script, args, procs)
+            checked = books(env, payments_url, catalog_url)
+    except suite.BenchError as exc:
+        print(f"bench: cannot run: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+    summary = summarise(samples, checked)
+    meta = {"command": report.command_line(sys.argv if argv is None else
+                                           ["bench/checkout.py", *argv]),
+            "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+            "source": source, "connections": args.connections, "rounds": args.rounds,
+            "duration_s": args.duration, "warmup_s": args.warmup, "products": args.products,
+            "customers": args.customers, "machine": suite.machine()}
+    (suite.RESULTS / f"{run_name}.json").write_text(
+        json.dumps({"meta": meta, "summary": summary, "samples": samples}, indent=2))
+    text = markdown(summary, meta)
+    print(text)
+    if not args.quick and not args.no_doc:
+        report.update_doc("payments-checkout", text)
+        print("bench: figures written to docs/benchmarks.md")
+    return 1 if summary["errors"] or not checked["consistent"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
