@@ -119,6 +119,7 @@ def secret_data(secret: dict[str, Any]) -> dict[str, str]:
 
 @dataclass
 class Dockerfile:
+    preamble: list[tuple[str, str]] = field(default_factory=list)  # the ARGs before any FROM
     stages: list[list[tuple[str, str]]] = field(default_factory=list)  # (instruction, args)
 
     @property
@@ -134,7 +135,8 @@ class Dockerfile:
         return found
 
     def all(self, instruction: str) -> list[str]:
-        return [args for stage in self.stages for ins, args in stage if ins == instruction]
+        return [args for stage in [self.preamble, *self.stages] for ins, args in stage
+                if ins == instruction]
 
 
 def dockerfile(path: Path = ROOT / "deploy/Dockerfile") -> Dockerfile:
@@ -157,8 +159,8 @@ def dockerfile(path: Path = ROOT / "deploy/Dockerfile") -> Dockerfile:
         instruction, _, args = line.strip().partition(" ")
         if instruction.upper() == "FROM":
             parsed.stages.append([])
-        if parsed.stages:
-            parsed.stages[-1].append((instruction.upper(), args.strip()))
+        (parsed.stages[-1] if parsed.stages else parsed.preamble).append(
+            (instruction.upper(), args.strip()))
     return parsed
 
 
