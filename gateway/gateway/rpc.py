@@ -15,8 +15,10 @@ import uuid
 from typing import Any
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from aio_pika.exceptions import DeliveryError, PublishError
+from pamqp.commands import Basic
 
 from shared import wire
 from shared.errors import ServiceUnavailable, SuiteError, UpstreamTimeout, error_for_wire
@@ -37,6 +39,7 @@ class RpcClient:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        self._amqp: aiormq.Channel | None = None  # the channel under aio-pika's
         self._connected = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
@@ -64,7 +67,7 @@ class RpcClient:
                    context: dict[str, str] | None = None, timeout: float | None = None,
                    **kwargs: Any) -> Any:
         timeout = self.timeout if timeout is None else timeout
-        if not self.connected or self._exchange is None:
+        if not self.connected or self._amqp is None:
             raise ServiceUnavailable("message broker unreachable")
         correlation_id = str(uuid.uuid4())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -80,18 +83,20 @@ class RpcClient:
     async def _publish(self, service: str, method: str, args: tuple[Any, ...],
                        kwargs: dict[str, Any], context: dict[str, str] | None,
                        correlation_id: str, timeout: float) -> None:
-        assert self._exchange is not None
-        message = aio_pika.Message(
-            wire.dumpb({"args": list(args), "kwargs": kwargs}),
+        # Straight to aiormq with ready-made properties: aio-pika's Message and Exchange.publish
+        # cost about a tenth of the gateway's CPU per request (bench/amqp_clients.py).
+        assert self._amqp is not None
+        properties = Basic.Properties(
             content_type=wire.CONTENT_TYPE, content_encoding=wire.CONTENT_ENCODING,
-            correlation_id=correlation_id, reply_to=self.reply_to,
+            correlation_id=correlation_id, message_id=correlation_id, reply_to=self.reply_to,
             headers={f"nameko.{k}": v for k, v in (context or {}).items() if v},
-            expiration=timeout,
-        )
+            expiration=str(int(timeout * 1000)), delivery_mode=1)
         try:
-            await self._exchange.publish(message, f"{service}.{method}", mandatory=True,
-                                         timeout=timeout)
-        except (DeliveryError, PublishError):
+            await self._amqp.basic_publish(
+                wire.dumpb({"args": list(args), "kwargs": kwargs}), exchange=RPC_EXCHANGE,
+                routing_key=f"{service}.{method}", properties=properties, mandatory=True,
+                timeout=timeout, wait=False)  # awaiting the confirmation implies the write
+        except (DeliveryError, PublishError):  # nacked, or returned: nobody consumes the key
             raise ServiceUnavailable(f"no such service or method: {service}.{method}") from None
         except TimeoutError:
             raise UpstreamTimeout("message broker did not confirm in time") from None
@@ -138,6 +143,9 @@ class RpcClient:
                                                        on_return_raises=True)
         self._exchange = await self._channel.declare_exchange(
             RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        amqp = await self._channel.get_underlay_channel()
+        assert isinstance(amqp, aiormq.Channel)
+        self._amqp = amqp
         queue = await self._channel.declare_queue(
             f"rpc.reply-{self.reply_to}", exclusive=True, auto_delete=True)
         await queue.bind(self._exchange, routing_key=self.reply_to)
