@@ -63,7 +63,7 @@ def test_an_unknown_service_is_503_at_once(amqp_uri, probe):
 
     assert isinstance(error, ServiceUnavailable)
     assert error.status == 503
-    assert elapsed < 1.0  # not the 5 s timeout: the broker returned the message
+    assert elapsed < 2.0  # not the 5 s timeout: the broker returned it (ms; slack for a busy box)
 
 
 def test_a_call_past_its_timeout_is_504_at_the_timeout(amqp_uri, probe):
