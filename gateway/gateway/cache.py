@@ -1,49 +1,49 @@
 """The gateway's catalog read cache: product documents and first pages of listings.
 
 Entries are invalidated by catalog events (gateway.cache_events: every gateway process has its
-own queue) and by this gateway's own writes, at once; the TTL is only a safety net for a missed
-event. A read that was in flight while its key was invalidated does not store its (possibly
-stale) answer: `token()` before the upstream call, `put(..., token)` after it.
+own queue) and by this gateway's own writes, at once; the TTL only bounds staleness if an event
+is late (e.g. the catalog's outbox relay is down). An entry is never served older than the TTL.
+- Single flight: concurrent misses on one key share one upstream call.
+- Refresh ahead: a hit on an entry past half its TTL refreshes it in the background, so hot keys
+  are answered from memory without a miss every TTL.
+- A load that was in flight when its key was invalidated is neither stored nor shared with
+  requests that arrive after the invalidation (read-your-writes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-MAX_PRODUCTS = 20_000
-MAX_LISTINGS = 1_000
+from prometheus_client import Counter
+
+LOOKUPS = Counter("gateway_cache_lookups_total", "Catalog read cache lookups",
+                  ["kind", "result"])  # kind: product | listing; result: hit | miss | bypass
+_COUNT = {(kind, result): LOOKUPS.labels(kind, result)
+          for kind in ("product", "listing") for result in ("hit", "miss", "bypass")}
+MAX_ENTRIES = {"product": 20_000, "listing": 1_000}
 MAX_DIRTY = 50_000
+REFRESH_AFTER = 0.5  # of the TTL
+
+Loader = Callable[[], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     value: Any
-    expires_at: float
+    stored_at: float
 
 
-class _Lru:
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
+class _Store:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.capacity = MAX_ENTRIES[kind]
         self.entries: OrderedDict[Hashable, Entry] = OrderedDict()
-
-    def get(self, key: Hashable, now: float) -> Any:
-        entry = self.entries.get(key)
-        if entry is None:
-            return None
-        if entry.expires_at <= now:
-            del self.entries[key]
-            return None
-        return entry.value
-
-    def put(self, key: Hashable, entry: Entry) -> None:
-        self.entries[key] = entry
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
+        self.inflight: dict[Hashable, asyncio.Task[Any]] = {}
 
 
 class ReadCache:
@@ -51,36 +51,23 @@ class ReadCache:
         self.ttl = ttl
         self.clock = clock
         self.live = True  # False while invalidation events may be missed: reads bypass it
-        self._products = _Lru(MAX_PRODUCTS)
-        self._listings = _Lru(MAX_LISTINGS)
+        self._products, self._listings = _Store("product"), _Store("listing")
         self._epoch = 0
-        self._dirty: OrderedDict[Hashable, int] = OrderedDict()  # key -> epoch invalidated
-        self._dirty_floor = 0  # every key forgotten from _dirty was invalidated before this
+        self._dirty: OrderedDict[Hashable, int] = OrderedDict()  # product -> epoch invalidated
+        self._dirty_floor = 0  # every product forgotten from _dirty was invalidated before this
         self._listings_epoch = 0
 
-    # --- reads ------------------------------------------------------------------------------
-    def token(self) -> int:
-        return self._epoch
+    async def product(self, product_id: str, load: Loader) -> Any:
+        return await self._get(self._products, product_id, load)
 
-    def product(self, product_id: str) -> Any:
-        return self._products.get(product_id, self.clock()) if self.live else None
+    async def listing(self, key: Hashable, load: Loader) -> Any:
+        return await self._get(self._listings, key, load)
 
-    def listing(self, key: Hashable) -> Any:
-        return self._listings.get(key, self.clock()) if self.live else None
-
-    def put_product(self, product_id: str, value: Any, token: int) -> None:
-        if self.live and self._dirty.get(product_id, self._dirty_floor) <= token:
-            self._products.put(product_id, Entry(value, self.clock() + self.ttl))
-
-    def put_listing(self, key: Hashable, value: Any, token: int) -> None:
-        if self.live and self._listings_epoch <= token:
-            self._listings.put(key, Entry(value, self.clock() + self.ttl))
-
-    # --- invalidation -----------------------------------------------------------------------
     def invalidate_product(self, product_id: str) -> None:
         """A product changed: its document and every listing page (which may show it)."""
         self._epoch += 1
         self._products.entries.pop(product_id, None)
+        self._products.inflight.pop(product_id, None)
         self._dirty[product_id] = self._epoch
         self._dirty.move_to_end(product_id)
         while len(self._dirty) > MAX_DIRTY:
@@ -92,11 +79,61 @@ class ReadCache:
         self._epoch += 1
         self._listings_epoch = self._epoch
         self._listings.entries.clear()
+        self._listings.inflight.clear()
 
     def clear(self) -> None:
         """Forget everything (e.g. the event subscription was down: events may be lost)."""
         self._epoch += 1
         self._dirty.clear()
         self._dirty_floor = self._listings_epoch = self._epoch
-        self._products.entries.clear()
-        self._listings.entries.clear()
+        for store in (self._products, self._listings):
+            store.entries.clear()
+            store.inflight.clear()
+
+    async def _get(self, store: _Store, key: Hashable, load: Loader) -> Any:
+        if not self.live:
+            _COUNT[store.kind, "bypass"].inc()
+            return await load()
+        entry = store.entries.get(key)
+        age = self.clock() - entry.stored_at if entry is not None else self.ttl
+        if entry is not None and age < self.ttl:
+            _COUNT[store.kind, "hit"].inc()
+            if age >= self.ttl * REFRESH_AFTER and key not in store.inflight:
+                self._start(store, key, load)
+            return entry.value
+        _COUNT[store.kind, "miss"].inc()
+        task = store.inflight.get(key) or self._start(store, key, load)
+        return await asyncio.shield(task)
+
+    def _start(self, store: _Store, key: Hashable, load: Loader) -> asyncio.Task[Any]:
+        token = self._epoch
+
+        async def run() -> Any:
+            try:
+                value = await load()
+                if store.inflight.get(key) is task and self._storable(store, key, token):
+                    store.entries[key] = Entry(value, self.clock())
+                    store.entries.move_to_end(key)
+                    while len(store.entries) > store.capacity:
+                        store.entries.popitem(last=False)
+                return value
+            finally:
+                if store.inflight.get(key) is task:
+                    del store.inflight[key]
+
+        task = asyncio.ensure_future(run())
+        task.add_done_callback(_retrieve)  # a background refresh's error is not an event
+        store.inflight[key] = task
+        return task
+
+    def _storable(self, store: _Store, key: Hashable, token: int) -> bool:
+        if not self.live:
+            return False
+        if store is self._listings:
+            return self._listings_epoch <= token
+        return self._dirty.get(key, self._dirty_floor) <= token
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -90,18 +90,17 @@ async def list_products(
         q: Annotated[str | None, Query(max_length=200, description="Full-text search over "
                                        "name and description.")] = None,
         category: Annotated[str | None, Query(max_length=100)] = None) -> Response:
-    cache, key = _cache(request), (limit, q, category)
-    body = cache.listing(key) if cache is not None and cursor is None else None
-    if body is None:
-        token = cache.token() if cache is not None else 0
+    async def load() -> bytes:
         page = await upstream.call(request, "catalog", "list_products", limit=limit,
                                    cursor=cursor, q=q, category=category)
         for item in page["items"]:
             item.pop("deleted", None)
-        body = orjson.dumps(page)
-        if cache is not None and cursor is None:
-            cache.put_listing(key, body, token)
-    return Response(body, media_type=JSON)
+        return orjson.dumps(page)
+
+    cache = _cache(request)
+    if cache is None or cursor is not None:  # only first pages are cached
+        return Response(await load(), media_type=JSON)
+    return Response(await cache.listing((limit, q, category), load), media_type=JSON)
 
 
 @router.get("/products/{product_id}", response_model=Product,
@@ -110,12 +109,11 @@ async def list_products(
 async def get_product(request: Request, product_id: str,
                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
     pid, cache = _id(product_id), _cache(request)
-    cached = cache.product(pid) if cache is not None else None
-    if cached is None:
-        token = cache.token() if cache is not None else 0
-        cached = _render(await upstream.call(request, "catalog", "get_product", pid))
-        if cache is not None:
-            cache.put_product(pid, cached, token)
+
+    async def load() -> tuple[bytes, str, bool]:
+        return _render(await upstream.call(request, "catalog", "get_product", pid))
+
+    cached = await (cache.product(pid, load) if cache is not None else load())
     body, etag, deleted = cached
     if deleted:
         raise NotFound("No such product.")
