@@ -41,7 +41,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="short smoke run; no doc update")
     parser.add_argument("--users", type=int, default=40)
-    parser.add_argument("--connections", type=int, default=4, help="concurrent sign-ins")
+    parser.add_argument("--connections", type=int, default=3, help="concurrent sign-ins")
     parser.add_argument("--probe-rate", type=float, default=40.0, help="reads per second")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float)
@@ -196,7 +196,8 @@ def markdown(s, meta):
         f"- Machine: {m['nproc']} x {m['cpu']}, {m['memory']}, Linux {m['kernel']}",
         f"- Argon2id m={meta['argon2']['memory_kib']} KiB, t={meta['argon2']['time_cost']}, "
         f"p={meta['argon2']['parallelism']}; hashing threads (AUTH_HASH_CONCURRENCY) "
-        f"{meta['argon2']['concurrency']}, queue limit {meta['argon2']['queue_limit']}",
+        f"{meta['argon2']['concurrency']} at niceness {meta['argon2']['niceness']} "
+        f"(AUTH_HASH_NICENESS), queue limit {meta['argon2']['queue_limit']}",
         f"- Other work on the machine during the rounds: {s['other_load_cores']:.2f} cores busy "
         "on average outside the benchmark's processes", "",
         "| | read p50 ms | read p99 ms | logins/s | login p50 ms | login p99 ms |",
@@ -217,7 +218,7 @@ def argon2_meta():
     config = AuthSettings()
     return {"memory_kib": config.argon2_memory_kib, "time_cost": config.argon2_time_cost,
             "parallelism": config.argon2_parallelism, "concurrency": config.hash_concurrency,
-            "queue_limit": config.hash_queue_limit}
+            "queue_limit": config.hash_queue_limit, "niceness": config.hash_niceness}
 
 
 def main(argv=None):

@@ -45,6 +45,9 @@ class AuthSettings(ServiceSettings):
     # Hashes running or waiting for a slot; beyond it new ones are shed with 503, so a login
     # storm never occupies every nameko worker (MAX_WORKERS) and reads keep being served.
     hash_queue_limit: int = Field(default=6, ge=1, validation_alias="AUTH_HASH_QUEUE_LIMIT")
+    # Niceness of the hashing threads (Linux, per thread): under CPU contention a sign-in storm
+    # yields to request handling; on an idle host it costs nothing. 0 disables.
+    hash_niceness: int = Field(default=10, ge=0, le=19, validation_alias="AUTH_HASH_NICENESS")
     admin_email: str | None = Field(default=None, validation_alias="ADMIN_EMAIL")
     admin_password: SecretStr | None = Field(default=None, validation_alias="ADMIN_PASSWORD")
 

@@ -9,6 +9,8 @@ Parameters: docs/adr/0004-password-hashing-and-tokens.md.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -24,6 +26,15 @@ HashRunner = Callable[..., Any]  # run(fn, *args) -> fn(*args), somewhere that m
 
 
 def run_inline(fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)
+
+
+def with_niceness(niceness: int, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn` in the calling OS thread at lower CPU priority. On Linux setpriority(PRIO_PROCESS,
+    0) changes only the calling thread, so the event loop's thread keeps its priority."""
+    if niceness:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
     return fn(*args)
 
 

@@ -22,7 +22,7 @@ from nameko.extensions import DependencyProvider
 
 from auth import use_cases
 from auth.config import settings
-from auth.passwords import HashSlots
+from auth.passwords import HashSlots, with_niceness
 from auth.runtime import Runtime, bootstrap, build
 from auth.schemas import (
     Credentials,
@@ -54,8 +54,11 @@ class AuthRuntime(DependencyProvider):  # type: ignore[misc]
 
     def setup(self) -> None:
         config = settings()
-        # Argon2 runs in eventlet's OS thread pool (it would block the hub), capped in number.
-        slots = HashSlots(Semaphore(config.hash_concurrency), tpool.execute,
+        # Argon2 runs in eventlet's OS thread pool (it would block the hub), capped in number,
+        # at a lower thread priority than request handling.
+        niceness = config.hash_niceness
+        slots = HashSlots(Semaphore(config.hash_concurrency),
+                          lambda fn, *args: tpool.execute(with_niceness, niceness, fn, *args),
                           config.hash_queue_limit)
         factory = UnitOfWorkFactory(make_engine(config.database_url, pool_size=1))
         try:

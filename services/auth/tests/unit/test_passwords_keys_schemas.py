@@ -179,3 +179,18 @@ def test_roles_are_checked_and_canonical():
 
 def test_email_key_normalises_case_and_space():
     assert email_key("  Ada@Example.COM ") == "ada@example.com"
+
+
+def test_hashing_threads_run_at_lower_priority_and_only_they_do():
+    import os
+
+    from auth.passwords import with_niceness
+
+    main_before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = {}
+    thread = threading.Thread(target=lambda: seen.update(
+        nice=with_niceness(10, lambda: os.getpriority(os.PRIO_PROCESS, 0))))
+    thread.start()
+    thread.join()
+    assert seen["nice"] == max(main_before, 10)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == main_before
