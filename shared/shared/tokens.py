@@ -51,7 +51,8 @@ def _invalid(detail: str = "The access token is invalid.") -> Unauthorized:
 def public_keys(jwks: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
     """kid -> key for every Ed25519 signing key in a JWKS; anything else is skipped."""
     keys: dict[str, Ed25519PublicKey] = {}
-    for jwk in jwks.get("keys") or ():
+    listed = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    for jwk in listed if isinstance(listed, list) else ():
         if not isinstance(jwk, Mapping):
             continue
         kid, x = jwk.get("kid"), jwk.get("x")
@@ -130,6 +131,11 @@ class TokenVerifier:
 
     def load(self, jwks: Mapping[str, Any]) -> None:
         keys = public_keys(jwks)
+        if not keys:
+            # An empty or unusable answer never replaces keys that work.
+            log.warning("the JWKS has no usable Ed25519 key; keeping the keys we had")
+            self.load_failed()
+            return
         with self._lock:
             self._keys, self._loaded_at = keys, self._clock()
 

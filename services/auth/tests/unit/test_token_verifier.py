@@ -262,3 +262,13 @@ def test_malformed_jwks_entries_are_skipped():
     verifier = _verifier(lambda: jwks)
     token, _ = AccessTokens(RING, ISS, AUD, 900).issue(uuid.uuid4(), ())
     verifier.verify(token)
+
+
+def test_an_empty_or_garbage_jwks_never_replaces_working_keys():
+    answers = [RING.jwks(), {"keys": []}, "garbage", {"keys": "x"}]
+    clock = Clock()
+    verifier = _verifier(lambda: answers.pop(0), clock=clock, max_age=10)
+    token, _ = AccessTokens(RING, ISS, AUD, 900).issue(uuid.uuid4(), ())
+    for _ in range(4):
+        verifier.verify(token)
+        clock.now += 11
