@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prepare import ROOT, SERVICES, NotReachable, prepare
 
-# A service kills its own container STOP_TIMEOUT (6 s) after SIGTERM and exits ~2 s later
+# A service kills its own container STOP_TIMEOUT (5 s) after SIGTERM and exits 1-3 s later
 # (shared.nameko.shutdown); SIGKILL only if that failed too.
 GRACE_SECONDS = 10.0
 BIN = Path(sys.executable).parent

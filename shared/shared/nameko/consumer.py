@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+import eventlet
 from nameko.messaging import QueueConsumer
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,11 @@ log = logging.getLogger(__name__)
 # kombu's default reconnect back-off grows by 2 s per attempt up to 30 s between attempts, so a
 # service came back up to 30 s after the broker did; retry at most this far apart instead.
 RECONNECT_INTERVAL_MAX = 2.0
+# How often the consume loop wakes up when idle to notice a stop or a kill (kombu's default is
+# 1 s, which nameko's stop and kill each wait out once per consumer: seconds off the 10 s budget).
+POLL_INTERVAL = 0.25
+# A message that could not be dispatched goes back to the queue after this long, not at once.
+REQUEUE_DELAY = 1.0
 
 
 class DrainingQueueConsumer(QueueConsumer):  # type: ignore[misc]
@@ -31,6 +37,10 @@ class DrainingQueueConsumer(QueueConsumer):  # type: ignore[misc]
         # Messages handed to a provider and not yet acked or requeued, by identity: delivery
         # tags restart at 1 on every new channel. Holding the message keeps its id unique.
         self._in_flight: dict[int, Any] = {}
+
+    def run(self, _tokens: int = 1, **kwargs: Any) -> None:
+        kwargs.setdefault("safety_interval", POLL_INTERVAL)
+        super().run(_tokens, **kwargs)
 
     @contextmanager
     def establish_connection(self) -> Iterator[Any]:
@@ -59,14 +69,23 @@ class DrainingQueueConsumer(QueueConsumer):  # type: ignore[misc]
         try:
             self.on_raw_message(provider, message)
         except Exception:
-            # Runs in the consume loop: an exception here would kill the container.
+            # Runs in the consume loop: an exception here would kill the container. Requeued
+            # later, not at once, so that a message that always fails is not a hot loop.
             log.exception("could not dispatch a message from %s; requeueing it",
                           provider.queue.name)
-            self.requeue_message(message)
+            eventlet.spawn_after(REQUEUE_DELAY, self.requeue_message, message)
 
     def on_raw_message(self, provider: Any, message: Any) -> None:
         """Decode as kombu would and dispatch; subclasses validate first."""
-        self.handle_message(provider, message.decode(), message)
+        try:
+            body = message.decode()
+        except Exception:
+            # What kombu does for consumers without a decode-error handler: log and drop.
+            log.error("dropping an undecodable message from %s (content_type %r)",
+                      provider.queue.name, message.content_type)
+            self.ack_message(message)
+            return
+        self.handle_message(provider, body, message)
 
     def ack_message(self, message: Any) -> None:
         self._in_flight.pop(id(message), None)
