@@ -103,8 +103,8 @@ class RpcClient:
         except _CONNECTION_ERRORS:
             raise ServiceUnavailable("message broker unreachable") from None
 
-    async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        future = self._pending.get(message.correlation_id or "")
+    async def _on_reply(self, message: aiormq.abc.DeliveredMessage) -> None:
+        future = self._pending.get(message.header.properties.correlation_id or "")
         if future is None or future.done():
             return
         try:
@@ -149,7 +149,9 @@ class RpcClient:
         queue = await self._channel.declare_queue(
             f"rpc.reply-{self.reply_to}", exclusive=True, auto_delete=True)
         await queue.bind(self._exchange, routing_key=self.reply_to)
-        await queue.consume(self._on_reply, no_ack=True)
+        # Consumed on aiormq's channel: aio-pika's consumer adds a task and a message object
+        # per reply on top of aiormq's.
+        await amqp.basic_consume(queue.name, self._on_reply, no_ack=True)
         self._connected.set()
         log.info("connected to broker")
 
