@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 import uuid
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +160,26 @@ def test_overview_shows_recent_payments_and_totals(http, admin):
     assert sorted(body["total_spent"], key=lambda m: m["currency"]) == [
         {"amount": 700, "currency": "EUR"}, {"amount": 5 * 500 - 200, "currency": "USD"}]
     assert http.get("/me/overview").status_code == 401
+
+
+def test_twenty_identical_concurrent_checkouts_charge_once(http, admin, suite, suite_env):
+    buyer, item = register(http), product(http, admin, stock=50)
+
+    def attempt(_):
+        with httpx.Client(base_url=suite.url, timeout=15) as client:
+            return pay(client, buyer, item, key="burst")
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(attempt, range(20)))
+    fresh = [a for a in answers if a.status_code == 201 and "idempotent-replayed" not in a.headers]
+    assert len(fresh) == 1, [a.status_code for a in answers]
+    assert all(a.status_code in (201, 409) for a in answers)
+    assert all(a.json() == fresh[0].json() for a in answers if a.status_code == 201)
+    [payment] = http.get("/payments", headers=buyer).json()["items"]
+    engine = create_engine(suite_env["PAYMENTS_DATABASE_URL"])
+    with engine.connect() as conn:
+        charges = conn.execute(text("SELECT count(*) FROM simulator_charges WHERE "
+                                    "idempotency_key = :k"), {"k": f"payment-{payment['id']}"})
+        assert charges.scalar_one() == 1
+    engine.dispose()
+    assert eventually(lambda: available(http, item) == 49)
