@@ -152,12 +152,18 @@ class Launcher:
         path = self.log_dir / f"{name}.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
-    def run_once(self, container: Container, timeout: float = 300.0) -> None:
-        result = subprocess.run(local_argv(container.argv), cwd=ROOT, env=self.env(container),
-                                capture_output=True, text=True, timeout=timeout, check=False)
-        assert result.returncode == 0, (
-            f"{container.name} exited {result.returncode}:\n{result.stdout[-2000:]}"
-            f"\n{result.stderr[-4000:]}")
+    def run_once(self, *containers: Container, timeout: float = 300.0) -> None:
+        """Run one-shot containers side by side (as compose and Kubernetes would) to the end."""
+        started = {c.name: self.start(c) for c in containers}
+        deadline = time.monotonic() + timeout
+        for name, process in started.items():
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"{name} still running after {timeout:g} s") from None
+            finally:
+                self.stop(name)
+            assert process.returncode == 0, f"{name} exited {process.returncode}:\n{self.log(name)}"
 
     def start(self, container: Container, name: str | None = None) -> subprocess.Popen[bytes]:
         name = name or container.name
@@ -173,21 +179,24 @@ class Launcher:
         return subprocess.run(local_argv(argv), cwd=ROOT, env=self.env(container),
                               capture_output=True, text=True, timeout=timeout, check=False)
 
-    def stop(self, name: str) -> None:
-        process = self.processes.pop(name)
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+    def stop(self, *names: str) -> None:
+        """SIGTERM them all (as a container runtime would), SIGKILL what outlives the grace."""
+        processes = [self.processes.pop(name) for name in names]
+        for process in processes:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for process in processes:
             try:
-                process.wait(STOP_TIMEOUT)
+                process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
     def close(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
+        self.stop(*self.processes)
 
     def wait_ready(self, url: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT

@@ -112,8 +112,7 @@ def test_parity_the_compose_containers_run_and_serve(tmp_path) -> None:
     """Migrate empty databases with the migration steps, start the services (catalog three
     times, as `--scale catalog=3`) and the gateway, then smoke-test and run every healthcheck."""
     with parity.sandboxed(tmp_path) as launcher:
-        for service in SERVICES:
-            launcher.run_once(container(f"migrate-{service}"))
+        launcher.run_once(*(container(f"migrate-{service}") for service in SERVICES))
         for service in SERVICES:
             copies = 3 if service == "catalog" else 1
             for i in range(copies):

@@ -258,14 +258,15 @@ def test_parity_the_dev_overlay_runs_serves_and_its_probes_hold(tmp_path) -> Non
             argv[argv.index("--wait") + 1] = "0"
             result = launcher.probe(argv, parity.Container(service, argv, env_of(objects, init)))
             assert result.returncode == 1, f"{service}: {result.stdout} {result.stderr}"
+        jobs = [one(objects, "Job", f"migrate-{s}")["spec"]["template"]["spec"]["containers"][0]
+                for s in SERVICES]
+        launcher.run_once(*(parity.Container(f"migrate-{service}", argv_of(job),
+                                             env_of(objects, job))
+                            for service, job in zip(SERVICES, jobs, strict=True)))
+        launcher.run_once(*(parity.Container(f"{service}-init", argv_of(init),
+                                             env_of(objects, init))
+                            for service, init in inits.items()), timeout=120)
         for service in SERVICES:
-            job = one(objects, "Job", f"migrate-{service}")["spec"]["template"]["spec"]
-            migrate = job["containers"][0]
-            launcher.run_once(parity.Container(f"migrate-{service}", argv_of(migrate),
-                                               env_of(objects, migrate)))
-        for service, init in inits.items():
-            launcher.run_once(parity.Container(f"{service}-init", argv_of(init),
-                                               env_of(objects, init)), timeout=120)
             launcher.start(containers[service][1])
         launcher.start(containers["gateway"][1])
         url = f"http://127.0.0.1:{launcher.sandbox.port}"
