@@ -47,13 +47,14 @@ class KeyRing:
         if not keys:
             raise KeyConfigError("at least one signing key is required")
         self.keys = tuple(keys)
+        self._public = [key.public_jwk() for key in self.keys]  # immutable: built once
 
     @property
     def signing(self) -> SigningKey:
         return self.keys[0]
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [key.public_jwk() for key in self.keys]}
+        return {"keys": [dict(jwk) for jwk in self._public]}
 
 
 def _public_x(private_key: Ed25519PrivateKey) -> str:
