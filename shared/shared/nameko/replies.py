@@ -52,8 +52,10 @@ def publish(config: dict[str, Any], message: Any, payload: dict[str, Any]) -> No
     if not reply_to:
         # Fire-and-forget request (nameko's Responder raises KeyError here).
         return
+    # No publisher confirm on replies: a reply lost with the broker only makes the caller time
+    # out and retry with its key, and waiting for the confirm holds a worker for a round trip.
     publisher = Publisher(config[AMQP_URI_CONFIG_KEY], ssl=config.get(AMQP_SSL_CONFIG_KEY),
-                          login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+                          login_method=config.get(LOGIN_METHOD_CONFIG_KEY), use_confirms=False)
     publisher.publish(payload, serializer="json", exchange=get_rpc_exchange(config),
                       routing_key=reply_to,
                       correlation_id=message.properties.get("correlation_id"))
