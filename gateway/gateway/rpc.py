@@ -72,10 +72,17 @@ class RpcClient:
         correlation_id = str(uuid.uuid4())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
+        published = False
         try:
-            await self._publish(service, method, args, kwargs, context, correlation_id, timeout)
-            return await asyncio.wait_for(future, timeout)
+            # One deadline for the confirmation and the reply: a call never outlasts `timeout`.
+            async with asyncio.timeout(timeout):
+                await self._publish(service, method, args, kwargs, context, correlation_id,
+                                    timeout)
+                published = True
+                return await future
         except TimeoutError:
+            if not published:
+                raise UpstreamTimeout("message broker did not confirm in time") from None
             raise UpstreamTimeout(f"{service} did not answer within {timeout:g} s") from None
         finally:
             self._pending.pop(correlation_id, None)
@@ -95,11 +102,9 @@ class RpcClient:
             await self._amqp.basic_publish(
                 wire.dumpb({"args": list(args), "kwargs": kwargs}), exchange=RPC_EXCHANGE,
                 routing_key=f"{service}.{method}", properties=properties, mandatory=True,
-                timeout=timeout, wait=False)  # awaiting the confirmation implies the write
+                wait=False)  # awaiting the confirmation implies the write
         except (DeliveryError, PublishError):  # nacked, or returned: nobody consumes the key
             raise ServiceUnavailable(f"no such service or method: {service}.{method}") from None
-        except TimeoutError:
-            raise UpstreamTimeout("message broker did not confirm in time") from None
         except _CONNECTION_ERRORS:
             raise ServiceUnavailable("message broker unreachable") from None
 
