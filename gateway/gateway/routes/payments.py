@@ -60,9 +60,11 @@ def _key(key: str | None) -> str:
     return key
 
 
-def _answer(outcome: dict[str, Any]) -> Response:
+def _answer(outcome: dict[str, Any], location: str | None = None) -> Response:
     status = int(outcome["status"])
     headers = {"Idempotent-Replayed": "true"} if outcome.get("replayed") else {}
+    if location is not None and status == 201:
+        headers["Location"] = location.format(**outcome["body"])
     media = "application/json" if status < 400 else PROBLEM_JSON
     return Response(orjson.dumps(outcome["body"]), status_code=status, media_type=media,
                     headers=headers)
@@ -86,7 +88,7 @@ async def checkout(request: Request, body: CheckoutRequest, _: User,
     key = _key(idempotency_key)
     outcome = await upstream.call(request, "payments", "checkout", key,
                                   body.model_dump(mode="json"))
-    return _answer(outcome)
+    return _answer(outcome, "/payments/{id}")
 
 
 @router.get("", response_model=PaymentPage, summary="The caller's payments, newest first",

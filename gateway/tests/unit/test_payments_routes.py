@@ -78,6 +78,7 @@ def test_checkout_forwards_key_and_body_and_answers_the_outcome(http, rpc):
     response = http.post("/payments", json=BODY, headers={"Idempotency-Key": "k" * 255})
     assert (response.status_code, response.json()) == (201, PAYMENT)
     assert "idempotent-replayed" not in response.headers
+    assert response.headers["location"] == f"/payments/{PAYMENT['id']}"
     assert rpc.calls == [("payments", "checkout", ("k" * 255, BODY), {})]
 
 
