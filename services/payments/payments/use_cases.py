@@ -37,10 +37,14 @@ def checkout(deps: Deps, actor: Actor, key: Any, payload: Any) -> Outcome:
     # A first request prices before claiming, so the key and the payment commit together; a
     # pricing failure (422, 503) then leaves nothing behind.
     priced = None if seen else price(deps.catalog, items)
-    created: list[Any] = []
-    create = None if priced is None else (
-        lambda session, new: created.append(_create(priced, session, new)))
-    record = begin(deps, actor, key, "checkout", canonical, on_new=create)
+    created: list[Any] = []  # the pending payment, when it commits with the key
+
+    def create(session: Session, new: KeyRecord) -> None:
+        assert priced is not None
+        created.append(_create(priced, session, new))
+
+    record = begin(deps, actor, key, "checkout", canonical,
+                   on_new=None if priced is None else create)
     if isinstance(record, Outcome):
         return record
     return _start_or_resume(deps, record, created[0] if created else None)
