@@ -129,3 +129,15 @@ def test_parity_the_compose_containers_run_and_serve(tmp_path) -> None:
             assert test[0] == "CMD", f"{name}: exec-form healthcheck"
             result = launcher.probe(test[1:], container(name))
             assert result.returncode == 0, f"{name} healthcheck: {result.stderr}"
+
+
+def test_the_example_env_file_holds_placeholders_only() -> None:
+    example = (COMPOSE_FILE.parent / "deploy/env/compose.env.example").read_text()
+    values = dict(line.split("=", 1) for line in example.splitlines()
+                  if line.strip() and not line.startswith("#"))
+    secrets = {k: v for k, v in values.items() if "PASSWORD" in k}
+    assert len(secrets) >= 9
+    for key, value in secrets.items():
+        assert value.startswith("example-"), f"{key}: a placeholder, never a real secret"
+    ignored = (COMPOSE_FILE.parent / "deploy/env/.gitignore").read_text().split()
+    assert "*.env" in ignored and "!*.env.example" in ignored

@@ -293,3 +293,11 @@ def test_parity_the_dev_overlay_runs_serves_and_its_probes_hold(tmp_path) -> Non
         assert ok
         ok, _ = _run_probe(launcher, *containers["payments"], "readinessProbe")
         assert not ok
+
+
+def test_dev_secrets_are_visibly_dev_only() -> None:
+    for path in sorted((K8S / "overlays/dev/secrets").glob("*.env")):
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if "PASSWORD" in key:
+                assert value.startswith("dev-"), f"{path.name}: {key}"
