@@ -148,6 +148,8 @@ def test_only_the_gateway_is_exposed(overlay: str) -> None:
                 assert policy["spec"]["podSelector"] == {
                     "matchLabels": {"app.kubernetes.io/name": "gateway"}}, policy["metadata"]
             for peer in rule.get("from", []):
+                if policy["metadata"]["name"] == "gateway-ingress":
+                    continue  # prod: from the ingress controller's namespace
                 assert set(peer) == {"podSelector"}, f"in-namespace pods only: {policy}"
     for service in find(objects, "Service"):
         assert service["spec"].get("type", "ClusterIP") == "ClusterIP", service["metadata"]
@@ -199,7 +201,9 @@ def test_prod_generates_no_secret_and_each_referenced_secret_has_an_example() ->
         example = ROOT / "deploy/env" / f"k8s-{name}.env.example"
         keys = {line.split("=", 1)[0] for line in example.read_text().splitlines()
                 if line.strip() and not line.startswith("#")}
-        assert keys == set(secret_data(generated(dev, "Secret", name))), name
+        # Production requires signing keys; dev lets auth generate a development key.
+        assert keys - set(secret_data(generated(dev, "Secret", name))) <= {"AUTH_SIGNING_KEYS"}
+        assert set(secret_data(generated(dev, "Secret", name))) <= keys, name
 
 
 def test_dev_credentials_agree_between_servers_and_clients() -> None:
@@ -301,3 +305,12 @@ def test_dev_secrets_are_visibly_dev_only() -> None:
             key, _, value = line.partition("=")
             if "PASSWORD" in key:
                 assert value.startswith("dev-"), f"{path.name}: {key}"
+
+
+def test_prod_requires_signing_keys_and_trusts_forwarded_for_from_the_ingress_only() -> None:
+    prod = kustomize("prod")
+    assert generated(prod, "ConfigMap", "suite-config")["data"][
+        "AUTH_REQUIRE_SIGNING_KEYS"] == "true"
+    assert generated(prod, "ConfigMap", "gateway-config")["data"]["FORWARDED_ALLOW_IPS"] == "*"
+    rule = one(prod, "NetworkPolicy", "gateway-ingress")["spec"]["ingress"][0]
+    assert [set(peer) for peer in rule["from"]] == [{"namespaceSelector"}]
