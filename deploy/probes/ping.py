@@ -104,7 +104,7 @@ def check_rpc(service: str, amqp_uri: str, timeout: float) -> None:
     import pika  # a runtime dependency of the image; imported late so `--help` needs nothing
 
     params = pika.URLParameters(amqp_uri)
-    params.socket_timeout = params.blocked_connection_timeout = timeout
+    params.socket_timeout = params.blocked_connection_timeout = params.stack_timeout = timeout
     params.connection_attempts = 1
     deadline = time.monotonic() + timeout
     try:
