@@ -8,6 +8,7 @@ RpcClient. Reports median calls/s, p50/p99 and CPU ms per call of this process (
 the catalog service and RabbitMQ.
 
     .venv/bin/python bench/amqp_clients.py [--quick] [--clients aiopika,pika] [--no-doc]
+        [--gateway-ref GIT_REF]   # also the gateway's rpc.py as it was at that commit
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--clients", default="aiopika,pika,aiopika-noconfirm,pika-noconfirm,"
                         "gateway", help="comma-separated keys of nameko_rpc_clients.all_clients")
+    parser.add_argument("--gateway-ref", metavar="GIT_REF",
+                        help="also run gateway/gateway/rpc.py as committed at this ref "
+                             "(client 'gateway-ref'), to measure a change of the client")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                         help="event loop (the gateway runs on uvloop)")
     parser.add_argument("--no-doc", action="store_true")
@@ -80,10 +84,24 @@ async def load(client: Any, concurrency: int, seconds: float,
             "cpu_s": cpu}
 
 
+async def unknown_service(client: Any, timeout: float = 2.0) -> str:
+    """How the client answers a call nobody consumes: the gateway must say 503 at once."""
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(client.call("no_such_service", "ping"), timeout)
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except Exception as exc:
+        return f"{type(exc).__name__} in {1000 * (time.perf_counter() - started):.0f} ms"
+    return "answered?"
+
+
 async def compare(args: argparse.Namespace, amqp_uri: str,
                   pids: dict[str, int]) -> list[dict[str, Any]]:
-    available = all_clients(amqp_uri)
+    available = all_clients(amqp_uri, args.gateway_ref)
     keys = [k.strip() for k in args.clients.split(",") if k.strip()]
+    if args.gateway_ref and "gateway-ref" not in keys:
+        keys.append("gateway-ref")
     unknown = set(keys) - available.keys()
     if unknown:
         raise suite.BenchError(f"unknown clients {sorted(unknown)}; known: {sorted(available)}")
@@ -91,6 +109,7 @@ async def compare(args: argparse.Namespace, amqp_uri: str,
     for client in clients.values():
         await client.connect()
     try:
+        unroutable = {key: await unknown_service(client) for key, client in clients.items()}
         for key, client in clients.items():  # warm-up; also proves each one works
             await load(client, args.concurrency, 2.0, {})
             print(f"bench: warm-up {key} done", flush=True)
@@ -99,6 +118,7 @@ async def compare(args: argparse.Namespace, amqp_uri: str,
             order = keys[index % len(keys):] + keys[:index % len(keys)]
             for key in order:
                 sample = {"round": index + 1, "client": key, "label": clients[key].name,
+                          "unknown_service": unroutable[key],
                           **await load(clients[key], args.concurrency, args.duration, pids)}
                 samples.append(sample)
                 print(f"bench: round {index + 1} {key:<18} {sample['calls_per_s']:7.1f} calls/s "
@@ -116,7 +136,7 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
     for key in dict.fromkeys(s["client"] for s in samples):
         mine = [s for s in samples if s["client"] == key]
         calls = sum(s["calls"] for s in mine)
-        out[key] = {"label": mine[0]["label"],
+        out[key] = {"label": mine[0]["label"], "unknown_service": mine[0]["unknown_service"],
                     "calls_per_s": statistics.median(s["calls_per_s"] for s in mine),
                     "p50_ms": statistics.median(s["p50_ms"] for s in mine),
                     "p99_ms": statistics.median(s["p99_ms"] for s in mine),
@@ -135,12 +155,14 @@ def markdown(meta: dict[str, Any], summary: dict[str, Any]) -> str:
              f"- Machine: {meta['machine']['nproc']} x {meta['machine']['cpu']}; versions: "
              + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
              "| client | calls/s (median) | p50 ms | p99 ms | errors | CPU ms/call: client "
-             f"| {SERVICE} | rabbitmq |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             f"| {SERVICE} | rabbitmq | unknown service |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for s in summary.values():
         c = s["cpu_ms_per_call"]
         lines.append(f"| {s['label']} | {s['calls_per_s']:.0f} | {s['p50_ms']:.2f} | "
                      f"{s['p99_ms']:.2f} | {s['errors']} | {c.get('client', 0):.3f} | "
-                     f"{c.get(SERVICE, 0):.3f} | {c.get('rabbitmq', 0):.3f} |")
+                     f"{c.get(SERVICE, 0):.3f} | {c.get('rabbitmq', 0):.3f} | "
+                     f"{s['unknown_service']} |")
     return "\n".join(lines)
 
 
