@@ -91,6 +91,7 @@ class TokenVerifier:
         self._loaded_at: float | None = None
         self._next_refresh = float("-inf")
         self._lock = threading.Lock()
+        self._fetching = threading.Lock()  # held while a fetch is in flight
 
     @property
     def has_keys(self) -> bool:
@@ -98,8 +99,11 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Identity:
         kid = self._kid(token)
-        if self._source is not None and self.refresh_due(token):
-            self._refresh(self._source)
+        if self._source is not None and (kid not in self._keys or self._stale()):
+            # One caller fetches; the others wait for its answer instead of failing meanwhile.
+            with self._fetching:
+                if self.refresh_due(token):
+                    self._refresh(self._source)
         key = self._keys.get(kid)
         if key is None:
             if not self._keys:
@@ -122,12 +126,14 @@ class TokenVerifier:
         token that is not even well formed."""
         kid = self._kid(token)
         now = self._clock()
-        stale = self._loaded_at is None or now - self._loaded_at >= self._max_age
         with self._lock:
-            if (kid in self._keys and not stale) or now < self._next_refresh:
+            if (kid in self._keys and not self._stale()) or now < self._next_refresh:
                 return False
             self._next_refresh = now + self._refresh_interval
             return True
+
+    def _stale(self) -> bool:
+        return self._loaded_at is None or self._clock() - self._loaded_at >= self._max_age
 
     def load(self, jwks: Mapping[str, Any]) -> None:
         keys = public_keys(jwks)

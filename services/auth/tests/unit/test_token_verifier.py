@@ -272,3 +272,32 @@ def test_an_empty_or_garbage_jwks_never_replaces_working_keys():
     for _ in range(4):
         verifier.verify(token)
         clock.now += 11
+
+
+def test_concurrent_first_verifications_wait_for_the_one_fetch():
+    import threading
+
+    fetches = []
+
+    def slow_source():
+        fetches.append(1)
+        time.sleep(0.2)
+        return RING.jwks()
+
+    verifier = _verifier(slow_source)
+    token, _ = AccessTokens(RING, ISS, AUD, 900).issue(uuid.uuid4(), ())
+    results = []
+
+    def verify():
+        try:
+            results.append(verifier.verify(token).user_id)
+        except Exception as exc:  # collected, asserted below
+            results.append(exc)
+
+    threads = [threading.Thread(target=verify) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(fetches) == 1
+    assert all(isinstance(r, str) for r in results), results
