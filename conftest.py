@@ -62,7 +62,10 @@ def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"AMQP_URI": amqp_uri, "RATE_LIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",
                 "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands",
-                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD})
+                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                # Suites run side by side: no fixed metrics ports (tests that scrape pick free
+                # ones with <SERVICE>_METRICS_PORT).
+                "METRICS_PORT": "0"})
     for service, url in database_urls.items():
         env[f"{service.upper()}_DATABASE_URL"] = url
     return env

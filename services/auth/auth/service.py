@@ -39,6 +39,7 @@ from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
 from shared.nameko.health import HealthMixin
+from shared.nameko.metrics import ServiceMetrics
 from shared.nameko.outbox import OutboxRelay
 from shared.nameko.principal import Principal
 from shared.nameko.rpc import rpc
@@ -80,6 +81,7 @@ class AuthService(HealthMixin):
     name = "auth"
 
     context = RequestContext()
+    metrics = ServiceMetrics()  # /metrics on <SERVICE>_METRICS_PORT (docs/observability.md)
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     runtime = AuthRuntime()
     relay = OutboxRelay(lambda: settings().database_url)

@@ -24,6 +24,7 @@ from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
 from shared.nameko.events import event_handler
 from shared.nameko.health import HealthMixin
+from shared.nameko.metrics import ServiceMetrics
 from shared.nameko.outbox import OutboxRelay
 from shared.nameko.principal import Principal
 from shared.nameko.rpc import rpc
@@ -49,6 +50,7 @@ class CatalogService(HealthMixin):
     name = "catalog"
 
     context = RequestContext()
+    metrics = ServiceMetrics()  # /metrics on <SERVICE>_METRICS_PORT (docs/observability.md)
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     principal = Principal()
     relay = OutboxRelay(lambda: settings().database_url)

@@ -34,6 +34,7 @@ from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
 from shared.nameko.health import HealthMixin
+from shared.nameko.metrics import ServiceMetrics
 from shared.nameko.outbox import OutboxRelay
 from shared.nameko.principal import Principal
 from shared.nameko.rpc import ServiceRpc, rpc
@@ -46,6 +47,7 @@ class PaymentsService(HealthMixin):
     name = "payments"
 
     context = RequestContext()
+    metrics = ServiceMetrics()  # /metrics on <SERVICE>_METRICS_PORT (docs/observability.md)
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     principal = Principal()
     catalog = ServiceRpc("catalog", timeout=settings().catalog_timeout)
