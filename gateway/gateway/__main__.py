@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import uvicorn
 
 from gateway.config import settings
 
 
+def share_metrics(workers: int) -> None:
+    """Several workers: prometheus-client's multiprocess mode, so any worker's /metrics counts
+    every worker's requests. A fresh directory (stale files would count old processes), removed
+    at exit; an operator's own PROMETHEUS_MULTIPROC_DIR is used as is (wipe it before start)."""
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        directory = tempfile.mkdtemp(prefix="gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # the spawned workers inherit it
+        atexit.register(shutil.rmtree, directory, True)
+
+
 def main() -> None:
     config = settings()
+    share_metrics(config.workers)
     uvicorn.run("gateway.app:create_app", factory=True, host=config.host, port=config.port,
                 workers=config.workers, loop="uvloop", http="httptools", access_log=False,
                 log_config=None, timeout_graceful_shutdown=5)

@@ -15,7 +15,7 @@ from gateway.middleware import EdgeMiddleware
 from gateway.routes import auth, bench, catalog, ops, overview, payments
 from gateway.routing import JsonRoute
 from gateway.rpc import RpcClient
-from shared import logs
+from shared import logs, tracing
 
 API_VERSION = "0.1.0"
 
@@ -23,6 +23,7 @@ API_VERSION = "0.1.0"
 def create_app(config: GatewaySettings | None = None) -> FastAPI:
     config = config or settings()
     logs.configure("gateway", config.log_level)
+    tracing.configure()  # OTLP export only if OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,6 +50,8 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
         app.include_router(bench.router)
     # Added innermost first: the request id wraps everything, metrics count the 429s too.
     app.add_middleware(ratelimit.RateLimitMiddleware)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes)
+    if config.metrics_enabled:
+        app.add_middleware(MetricsMiddleware)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes,
+                       trace=config.tracing_enabled)
     return app

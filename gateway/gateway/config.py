@@ -32,6 +32,10 @@ class GatewaySettings(BaseSettings):
     # Catalog read cache (gateway.cache): events invalidate it; the TTL is only a safety net.
     cache_ttl: float = Field(default=1.0, gt=0, le=60, validation_alias="GATEWAY_CACHE_TTL")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    # docs/observability.md. Off only to measure their cost: per-route request metrics, and the
+    # W3C trace (traceparent in, a span per request, trace ids in logs and to the services).
+    metrics_enabled: bool = Field(default=True, validation_alias="GATEWAY_METRICS_ENABLED")
+    tracing_enabled: bool = Field(default=True, validation_alias="GATEWAY_TRACING_ENABLED")
     # Mounts /_bench/* (routes/bench.py) for bench/run.py; never enable it in a deployment.
     bench_routes: bool = Field(default=False, validation_alias="GATEWAY_BENCH_ROUTES")
 

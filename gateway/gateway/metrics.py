@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("gateway_requests_total", "HTTP requests answered",
@@ -21,6 +23,18 @@ UPSTREAM_ERRORS = Counter("gateway_upstream_rpc_errors_total", "RPC calls that f
 RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused with 429", ["budget"])
 RATE_LIMIT_FAIL_OPEN = Counter("gateway_rate_limit_fail_open_total",
                                "Requests let through because Redis was unreachable")
+
+
+def exposition() -> bytes:
+    """This process's metrics in the text format or, when PROMETHEUS_MULTIPROC_DIR is set
+    (`python -m gateway` sets it for GATEWAY_WORKERS > 1), every worker's, merged: counters and
+    histograms summed; gauges per worker (a `pid` label) unless they chose another mode."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return generate_latest()
+    registry = CollectorRegistry()  # per scrape, as prometheus_client requires in this mode
+    MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
 
 
 def route_label(scope: Scope) -> str:

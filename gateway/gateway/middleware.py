@@ -1,17 +1,20 @@
-"""Pure ASGI middleware (BaseHTTPMiddleware costs too much per request): request id, body limit."""
+"""Pure ASGI middleware (BaseHTTPMiddleware costs too much per request): request id, trace,
+access log line, body limit."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.metrics import route_label
 from gateway.problems import problem_response
-from shared import logs
+from shared import logs, tracing
 from shared.errors import PayloadTooLarge, SuiteError
 
 log = logging.getLogger(__name__)
@@ -27,26 +30,48 @@ def request_id_from(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class EdgeMiddleware:
-    """Gives every request an id (echoed in `X-Request-ID`) and refuses bodies over the limit."""
+def traceparent_from(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"traceparent":
+            return str(value.decode("latin-1"))
+    return None
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+
+class EdgeMiddleware:
+    """Gives every request an id (echoed in `X-Request-ID`) and a span in the client's W3C trace
+    (`traceparent`; a new trace without a valid one), logs one line per request, and refuses
+    bodies over the limit. `trace=False` (GATEWAY_TRACING_ENABLED) leaves out the trace."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, trace: bool = True) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.trace = trace
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
-        token = logs.bind(request_id=request_id)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        span = None
+        if self.trace:
+            # upstream.call forwards span.traceparent: each service's span is its child.
+            span = state["span"] = tracing.start_span("HTTP", tracing.SERVER,
+                                                      traceparent_from(scope), service="gateway")
+            token = logs.bind(request_id=request_id, trace_id=span.trace_id,
+                              span_id=span.span_id)
+        else:
+            token = logs.bind(request_id=request_id)
+        started, status = time.perf_counter(), [500]
         try:
-            await self._handle(scope, receive, send, request_id)
+            await self._handle(scope, receive, send, request_id, status)
         finally:
+            _finish(scope, status[0], time.perf_counter() - started, span)
             logs.reset(token)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str,
+                      status: list[int]) -> None:
         header = request_id.encode()
         started = False
 
@@ -54,6 +79,7 @@ class EdgeMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                status[0] = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", header)]
             await send(message)
 
@@ -97,3 +123,23 @@ class EdgeMiddleware:
         response: Any = problem_response(error, request_id)
         response.headers["connection"] = "close"
         await response(scope, receive, send)
+
+
+def _finish(scope: Scope, status: int, seconds: float, span: tracing.Span | None) -> None:
+    """The request's log line (its `method` is the route template, never the raw path) and the
+    end of its span."""
+    route = route_label(scope)
+    operation = f"{scope['method']} {route}"
+    if log.isEnabledFor(logging.INFO):
+        extra: dict[str, Any] = {"method": operation, "status": status,
+                                 "duration_ms": round(seconds * 1000, 2)}
+        identity = scope["state"].get("identity")  # set by gateway.security once verified
+        if identity is not None:
+            extra["user_id"] = identity.user_id
+        log.info("handled %s", operation, extra=extra)
+    if span is not None and span.recording:
+        span.name = operation
+        span.end(f"HTTP {status}" if status >= 500 else None,
+                 {"http.request.method": scope["method"], "http.route": route,
+                  "http.response.status_code": status,
+                  "suite.request_id": scope["state"].get("request_id")})

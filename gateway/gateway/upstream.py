@@ -14,6 +14,10 @@ from shared.errors import SuiteError
 
 def context_of(request: Request) -> dict[str, str]:
     context = {"request_id": request.state.request_id}
+    span = getattr(request.state, "span", None)
+    if span is not None:  # the called service's span becomes a child of this request's
+        context["trace_id"] = span.trace_id
+        context["traceparent"] = span.traceparent
     context.update(getattr(request.state, "upstream_context", {}))
     return context
 
