@@ -1,0 +1,161 @@
+"""W3C trace context, spans, the OTLP exporter and the gateway's edge, without the suite."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from starlette.requests import Request
+from starlette.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from gateway.upstream import context_of
+from shared import tracing
+from shared.nameko.backlog import owned_dead_letter_queues
+from shared.nameko.metrics import metrics_port
+from tests.observability.support import Collector, eventually
+
+TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+VALID = f"00-{TRACE}-{SPAN}-01"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (VALID, (TRACE, SPAN, True)),
+    (f"00-{TRACE}-{SPAN}-00", (TRACE, SPAN, False)),
+    (f"00-{TRACE}-{SPAN}-03", (TRACE, SPAN, True)),  # unknown flags: only "sampled" counts
+    (f"cc-{TRACE}-{SPAN}-01-future-fields", (TRACE, SPAN, True)),  # a later version
+    (f" {VALID} ", (TRACE, SPAN, True)),
+])
+def test_a_valid_traceparent_is_read(value, expected):
+    assert tracing.parse_traceparent(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    None, "", "garbage", VALID[:-1], f"{VALID}-extra",  # version 00 has exactly four fields
+    f"ff-{TRACE}-{SPAN}-01", f"00-{'0' * 32}-{SPAN}-01", f"00-{TRACE}-{'0' * 16}-01",
+    f"00-{TRACE.upper()}-{SPAN}-01", f"00-{TRACE}-{SPAN}-0g", f"00_{TRACE}_{SPAN}_01",
+    f"0-{TRACE}-{SPAN}-01", f"00-{TRACE}1-{SPAN}-01", f"cc-{TRACE}-{SPAN}-01x",
+])
+def test_a_malformed_traceparent_is_refused(value):
+    assert tracing.parse_traceparent(value) is None
+
+
+def test_a_span_continues_the_callers_trace_with_a_new_span_id():
+    span = tracing.start_span("payments.checkout", tracing.SERVER, VALID)
+    assert (span.trace_id, span.parent_id, span.sampled) == (TRACE, SPAN, True)
+    assert re.fullmatch(r"[0-9a-f]{16}", span.span_id) and span.span_id != SPAN
+    assert span.traceparent == f"00-{TRACE}-{span.span_id}-01"
+    child = tracing.start_span("catalog.reserve_stock", tracing.SERVER, span.traceparent)
+    assert (child.trace_id, child.parent_id) == (TRACE, span.span_id)
+    unsampled = tracing.start_span("x", tracing.SERVER, f"00-{TRACE}-{SPAN}-00")
+    assert unsampled.traceparent.endswith("-00")
+
+
+def test_without_a_valid_traceparent_a_new_trace_starts():
+    first = tracing.start_span("x", tracing.SERVER, "nonsense")
+    second = tracing.start_span("x", tracing.SERVER, None)
+    assert first.parent_id is None and re.fullmatch(r"[0-9a-f]{32}", first.trace_id)
+    assert first.trace_id != second.trace_id
+    # A caller that sent only a W3C trace id keeps it; anything else is not a trace id.
+    assert tracing.start_span("x", tracing.SERVER, None, trace_id=TRACE).trace_id == TRACE
+    assert tracing.start_span("x", tracing.SERVER, None, trace_id="t-1").trace_id != "t-1"
+
+
+def test_without_an_endpoint_nothing_is_imported_or_exported():
+    script = ("import sys; from shared import tracing; tracing.configure({}); "
+              "s = tracing.start_span('x', tracing.SERVER); s.end(); "
+              "print(tracing.exporting(), s.recording, 'shared.otlp' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    assert out == ["False", "False", "False"]
+
+
+@pytest.fixture
+def exported() -> Iterator[Collector]:
+    with Collector() as collector:
+        tracing.shutdown()
+        tracing.configure({"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url + "/",
+                           "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=s%3Dcret",
+                           "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
+                           "OTEL_BSP_SCHEDULE_DELAY": "100"})
+        try:
+            yield collector
+        finally:
+            tracing.shutdown()
+
+
+def test_finished_spans_are_posted_as_otlp_json(exported: Collector):
+    span = tracing.start_span("catalog.get_product", tracing.SERVER, VALID, service="catalog")
+    span.end("NotFound", {"suite.status": 404, "suite.request_id": "r-1", "none": None})
+    unsampled = tracing.start_span("y", tracing.SERVER, f"00-{TRACE}-{SPAN}-00")
+    unsampled.end()
+
+    spans = eventually(exported.spans, timeout=10)
+    assert exported.paths == ["/v1/traces"]
+    assert exported.headers[0]["x-api-key"] == "s=cret"
+    assert exported.headers[0]["content-type"] == "application/json"
+    (got,) = spans
+    assert got["service"] == "catalog" and got["traceId"] == TRACE
+    assert got["spanId"] == span.span_id and got["parentSpanId"] == SPAN
+    assert got["kind"] == 2 and got["status"] == {"code": 2, "message": "NotFound"}
+    assert int(got["endTimeUnixNano"]) >= int(got["startTimeUnixNano"]) > 0
+    assert {"key": "suite.status", "value": {"intValue": "404"}} in got["attributes"]
+    assert all(a["key"] != "none" for a in got["attributes"])
+    resource = exported.requests[0]["resourceSpans"][0]["resource"]["attributes"]
+    assert {"key": "deployment.environment", "value": {"stringValue": "test"}} in resource
+
+
+def test_metrics_port_per_service_then_global_then_default():
+    assert metrics_port("catalog", {}) == 9102
+    assert metrics_port("rpcprobe", {}) is None
+    assert metrics_port("catalog", {"METRICS_PORT": "9200"}) == 9200
+    assert metrics_port("catalog", {"METRICS_PORT": "0", "CATALOG_METRICS_PORT": "9300"}) == 9300
+    assert metrics_port("auth", {"METRICS_PORT": "0", "CATALOG_METRICS_PORT": "9300"}) is None
+    assert metrics_port("auth", {"AUTH_METRICS_PORT": ""}) is None
+    with pytest.raises(ValueError, match="not a port"):
+        metrics_port("auth", {"METRICS_PORT": "http"})
+
+
+def test_a_service_watches_its_own_dead_letter_queues():
+    assert owned_dead_letter_queues("auth") == ["rpc-auth.dlq"]
+    assert set(owned_dead_letter_queues("catalog")) == {
+        "rpc-catalog.dlq", "evt-payments-payment_succeeded--catalog.on_payment_succeeded.dlq",
+        "evt-payments-payment_refunded--catalog.on_payment_refunded.dlq"}
+
+
+def gateway_lines(capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()
+            if line.startswith("{")]
+
+
+@pytest.mark.parametrize("tracing_enabled", [True, False])
+def test_the_gateway_logs_one_line_per_request_in_the_clients_trace(capsys, tracing_enabled):
+    app = create_app(GatewaySettings(AMQP_URI="amqp://guest:guest@127.0.0.1:1/",
+                                     GATEWAY_TRACING_ENABLED=tracing_enabled))
+    client = TestClient(app)
+    client.get("/healthz", headers={"traceparent": VALID, "X-Request-ID": "req-1"})
+    client.get("/no/such/path", headers={"traceparent": "bogus"})
+
+    first, second = [line for line in gateway_lines(capsys) if line["msg"].startswith("handled")]
+    assert first["method"] == "GET /healthz" and first["status"] == 200
+    assert first["request_id"] == "req-1" and first["service"] == "gateway"
+    assert second["method"] == "GET unmatched" and second["status"] == 404
+    if tracing_enabled:
+        assert first["trace_id"] == TRACE and first["span_id"] != SPAN
+        assert second["trace_id"] != TRACE and re.fullmatch(r"[0-9a-f]{32}", second["trace_id"])
+    else:
+        assert "trace_id" not in first and "trace_id" not in second
+
+
+def test_the_services_span_is_a_child_of_the_gateways():
+    span = tracing.start_span("HTTP", tracing.SERVER, VALID, service="gateway")
+    request = Request({"type": "http", "state": {
+        "request_id": "req-1", "span": span, "upstream_context": {"authorization": "tok"}}})
+    assert context_of(request) == {"request_id": "req-1", "trace_id": TRACE,
+                                   "traceparent": f"00-{TRACE}-{span.span_id}-01",
+                                   "authorization": "tok"}
