@@ -124,6 +124,8 @@ def latency(engine: Engine, rate: int, seconds: float) -> dict[str, Any]:
                             .join(outbox, outbox.c.event_id == func.cast(applied.c.event_id,
                                                                          outbox.c.event_id.type))
                             .where(applied.c.event_id.in_(list(committed)))).all()
+    if len(rows) < 2:
+        raise suite.BenchError(f"only {len(rows)} of {total} events reached the handler")
     ms = sorted(1000 * (at.timestamp() - committed[event_id]) for event_id, at, _ in rows)
     # Where the time goes: commit -> the relay's claim began (its transaction's now()).
     pickup = sorted(1000 * (claimed.timestamp() - committed[event_id])
@@ -135,7 +137,8 @@ def latency(engine: Engine, rate: int, seconds: float) -> dict[str, Any]:
 
 
 def service(cls: str) -> list[str]:
-    return [str(suite.BIN / "nameko"), "run", f"outbox_service:{cls}"]
+    config = Path(__file__).with_name("outbox_service.yaml")
+    return [str(suite.BIN / "nameko"), "run", "--config", str(config), f"outbox_service:{cls}"]
 
 
 def run(args: argparse.Namespace, run_name: str) -> dict[str, Any]:
