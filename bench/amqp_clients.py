@@ -70,15 +70,17 @@ async def load(client: Any, concurrency: int, seconds: float,
                 latencies.append(time.perf_counter() - started)
 
     cpu_before = {name: suite.cpu_seconds(pid) for name, pid in pids.items()}
+    busy_before = suite.machine_busy_seconds()
     own_before, wall_before = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - wall_before
     cpu = {name: suite.cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     cpu["client"] = time.process_time() - own_before
+    other = (suite.machine_busy_seconds() - busy_before - sum(cpu.values())) / wall
     latencies.sort()
     n = len(latencies)
     return {"calls": n, "seconds": wall, "calls_per_s": n / wall, "errors": len(errors),
-            "error_kinds": sorted(set(errors)),
+            "error_kinds": sorted(set(errors)), "other_load_cores": other,
             "p50_ms": 1000 * latencies[n // 2] if n else float("nan"),
             "p99_ms": 1000 * latencies[min(n - 1, int(n * 0.99))] if n else float("nan"),
             "cpu_s": cpu}
@@ -146,14 +148,18 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def markdown(meta: dict[str, Any], summary: dict[str, Any]) -> str:
+def markdown(meta: dict[str, Any], summary: dict[str, Any], other_load: float) -> str:
     lines = [f"nameko RPC `{SERVICE}.ping` round trips from one asyncio process ({meta['loop']}), "
              f"concurrency {meta['concurrency']}, against the real catalog service.", "",
              f"- Command: `{meta['command']}`",
              f"- Run: {meta['started_utc']}; {meta['rounds']} rounds x {meta['duration_s']:g} s "
              f"per client, order rotated every round; code at {meta['source']}",
              f"- Machine: {meta['machine']['nproc']} x {meta['machine']['cpu']}; versions: "
-             + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
+             + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+             f"- Other work on the machine: {other_load:.2f} cores busy on average outside this "
+             "process, the service and RabbitMQ"
+             + (" (busy machine: compare CPU per call, not calls/s)"
+                if other_load > report.BUSY_CORES else ""), "",
              "| client | calls/s (median) | p50 ms | p99 ms | errors | CPU ms/call: client "
              f"| {SERVICE} | rabbitmq | unknown service |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -199,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": suite.versions()}
     out = suite.RESULTS / f"{run_name}.json"
     out.write_text(json.dumps({"meta": meta, "summary": summary, "samples": samples}, indent=2))
-    text = markdown(meta, summary)
+    text = markdown(meta, summary, statistics.mean(s["other_load_cores"] for s in samples))
     print(text)
     print(f"bench: raw samples in {out}")
     if not args.quick and not args.no_doc:
