@@ -10,6 +10,7 @@ import logging
 import sys
 from typing import Any
 
+import kombu.exceptions
 import kombu.serialization
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
@@ -39,7 +40,15 @@ def send_reply(config: dict[str, Any], message: Any, result: Any,
         exc_info = sys.exc_info()  # type: ignore[assignment]
         error = serialize(UnserializableValueError(result))
         result = None
-    publish(config, message, {"result": result, "error": error})
+    try:
+        publish(config, message, {"result": result, "error": error})
+    except (kombu.exceptions.OperationalError, OSError) as exc:
+        # The broker went away after the work was done (measured: a broker restart). The reply
+        # is lost either way and the caller times out and retries with its key; raising here
+        # would kill the container, every other running call with it, and the process.
+        log.warning("could not send an RPC reply (%s); the caller will time out",
+                    type(exc).__name__,
+                    extra={"correlation_id": (message.properties or {}).get("correlation_id")})
     return result, exc_info
 
 
