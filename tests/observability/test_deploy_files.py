@@ -1,0 +1,49 @@
+"""deploy/observability/ is well formed on its own (the suite test checks its metric names)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from tests.support import infra
+
+FILES = infra.ROOT / "deploy" / "observability"
+
+
+def test_the_dashboard_is_grafana_json_with_a_query_per_target():
+    dashboard = json.loads((FILES / "grafana-dashboard.json").read_text())
+    panels = dashboard["panels"]
+    assert dashboard["uid"] and dashboard["title"] and panels
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    for panel in (p for p in panels if p["type"] != "row"):
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        refs = [target["refId"] for target in panel["targets"]]
+        assert refs and len(set(refs)) == len(refs), panel["title"]
+        assert all(target["expr"].strip() for target in panel["targets"]), panel["title"]
+    assert {v["name"] for v in dashboard["templating"]["list"]} == {"datasource"}
+
+
+def test_every_alert_rule_is_complete():
+    rules = yaml.safe_load((FILES / "alerts.yaml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    names = [rule["alert"] for rule in alerts]
+    assert len(set(names)) == len(names)
+    assert {"GatewayHigh5xxRatio", "GatewayHighP99Latency", "OutboxLagging", "DeadLetters",
+            "CircuitBreakerOpen", "ServiceDown"} <= set(names)
+    for rule in alerts:
+        assert rule["expr"].strip() and re.fullmatch(r"\d+[smh]", rule["for"]), rule["alert"]
+        assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+
+
+def test_the_scrape_config_loads_the_rules_and_has_the_jobs_they_name():
+    config = yaml.safe_load((FILES / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["alerts.yaml"]
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    assert jobs == {"suite-gateway", "suite-auth", "suite-catalog", "suite-payments"}
+    rules = yaml.safe_load((FILES / "alerts.yaml").read_text())
+    (down,) = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "ServiceDown"]
+    pattern = re.search(r'job=~"([^"]+)"', down["expr"]).group(1)
+    assert all(re.fullmatch(pattern, job) for job in jobs)
