@@ -1,4 +1,5 @@
-"""`python -m gateway`: serve the gateway with uvicorn on GATEWAY_HOST:GATEWAY_PORT."""
+"""`python -m gateway`: serve the gateway with uvicorn on GATEWAY_HOST:GATEWAY_PORT (HTTPS with
+GATEWAY_TLS_CERT and GATEWAY_TLS_KEY)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ def share_metrics(workers: int) -> None:
 def main() -> None:
     config = settings()
     share_metrics(config.workers)
+    # HTTPS when GATEWAY_TLS_CERT and GATEWAY_TLS_KEY are set (the settings require both).
     uvicorn.run("gateway.app:create_app", factory=True, host=config.host, port=config.port,
                 workers=config.workers, loop="uvloop", http="httptools", access_log=False,
-                log_config=None, timeout_graceful_shutdown=5)
+                log_config=None, timeout_graceful_shutdown=5, ssl_certfile=config.tls_cert,
+                ssl_keyfile=config.tls_key)
 
 
 if __name__ == "__main__":

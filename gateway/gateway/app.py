@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from gateway import problems, ratelimit
+from gateway import breaker, headers, problems, ratelimit
 from gateway.config import GatewaySettings, settings
 from gateway.metrics import MetricsMiddleware
 from gateway.middleware import EdgeMiddleware
 from gateway.routes import auth, bench, catalog, ops, overview, payments
 from gateway.routing import JsonRoute
 from gateway.rpc import RpcClient
+from gateway.shedding import SheddingMiddleware
 from shared import logs, tracing
 
 API_VERSION = "0.1.0"
@@ -39,6 +40,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
                   default_response_class=ORJSONResponse, docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None)
     app.state.settings = config
+    app.state.breakers = breaker.build(config)
     app.router.route_class = JsonRoute
     problems.install(app)
     app.include_router(ops.router)
@@ -48,10 +50,14 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.include_router(overview.router)
     if config.bench_routes:
         app.include_router(bench.router)
-    # Added innermost first: the request id wraps everything, metrics count the 429s too.
+    # Added innermost first: the request id wraps everything, metrics count the 429s too;
+    # shedding before the rate limit's Redis round trip, CORS headers on both their answers.
     app.add_middleware(ratelimit.RateLimitMiddleware)
+    app.add_middleware(SheddingMiddleware, max_inflight=config.max_inflight)
+    headers.add_cors(app, config)
     if config.metrics_enabled:
         app.add_middleware(MetricsMiddleware)
     app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes,
                        trace=config.tracing_enabled)
+    app.add_middleware(headers.SecurityHeadersMiddleware, hsts_max_age=config.hsts_max_age)
     return app

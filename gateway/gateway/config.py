@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import DEFAULT_AMQP_URI
@@ -28,6 +28,23 @@ class GatewaySettings(BaseSettings):
     rate_limit_auth_per_minute: int = Field(default=120, ge=1,
                                             validation_alias="RATE_LIMIT_AUTH_PER_MINUTE")
     rate_limit_per_minute: int = Field(default=6000, ge=1, validation_alias="RATE_LIMIT_PER_MINUTE")
+    # Per verified user (the token's sub), outside /auth/*, on top of the per-IP budget.
+    rate_limit_user_per_minute: int = Field(default=6000, ge=1,
+                                            validation_alias="RATE_LIMIT_USER_PER_MINUTE")
+    # Edge resilience (docs/gateway.md): load shedding (0 = off) and per-service breakers.
+    max_inflight: int = Field(default=512, ge=0, validation_alias="GATEWAY_MAX_INFLIGHT")
+    breaker_enabled: bool = Field(default=True, validation_alias="GATEWAY_BREAKER_ENABLED")
+    breaker_failures: int = Field(default=5, ge=1, validation_alias="GATEWAY_BREAKER_FAILURES")
+    breaker_ratio: float = Field(default=0.5, gt=0, le=1,
+                                 validation_alias="GATEWAY_BREAKER_FAILURE_RATIO")
+    breaker_window: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_BREAKER_WINDOW")
+    breaker_cooldown: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_BREAKER_COOLDOWN")
+    # HTTPS when both are set (python -m gateway); HSTS is sent on HTTPS responses only.
+    tls_cert: str | None = Field(default=None, validation_alias="GATEWAY_TLS_CERT")
+    tls_key: str | None = Field(default=None, validation_alias="GATEWAY_TLS_KEY")
+    hsts_max_age: int = Field(default=31_536_000, ge=0, validation_alias="GATEWAY_HSTS_MAX_AGE")
+    # Comma-separated allowed origins ("*" for any); empty: no CORS headers at all.
+    cors_origins: str = Field(default="", validation_alias="GATEWAY_CORS_ORIGINS")
     cache_enabled: bool = Field(default=True, validation_alias="GATEWAY_CACHE_ENABLED")
     # Catalog read cache (gateway.cache): events invalidate it; the TTL is only a safety net.
     cache_ttl: float = Field(default=1.0, gt=0, le=60, validation_alias="GATEWAY_CACHE_TTL")
@@ -38,6 +55,12 @@ class GatewaySettings(BaseSettings):
     tracing_enabled: bool = Field(default=True, validation_alias="GATEWAY_TRACING_ENABLED")
     # Mounts /_bench/* (routes/bench.py) for bench/run.py; never enable it in a deployment.
     bench_routes: bool = Field(default=False, validation_alias="GATEWAY_BENCH_ROUTES")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> GatewaySettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both GATEWAY_TLS_CERT and GATEWAY_TLS_KEY, or neither")
+        return self
 
 
 @lru_cache(maxsize=1)

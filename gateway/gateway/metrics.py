@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +23,15 @@ UPSTREAM_ERRORS = Counter("gateway_upstream_rpc_errors_total", "RPC calls that f
 RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused with 429", ["budget"])
 RATE_LIMIT_FAIL_OPEN = Counter("gateway_rate_limit_fail_open_total",
                                "Requests let through because Redis was unreachable")
+BREAKER_STATE = Gauge("gateway_circuit_breaker_state",
+                      "Circuit breaker per upstream service: 0 closed, 1 open, 2 half-open",
+                      ["service"])
+BREAKER_REJECTED = Counter("gateway_circuit_breaker_rejected_total",
+                           "Calls answered 503 at once because the service's breaker was open",
+                           ["service"])
+INFLIGHT = Gauge("gateway_inflight_requests", "Requests in flight (load shedding counts them)",
+                 multiprocess_mode="livesum")
+SHED = Counter("gateway_load_shed_total", "Requests answered 503 at once: too many in flight")
 
 
 def exposition() -> bytes:

@@ -1,6 +1,13 @@
 """Request budgets shared by every gateway process through Redis (and only Redis).
 
-Fixed one-minute windows, one round trip per request (INCR + EXPIRE NX in a pipeline).
+Per client IP on every path but the probes (RateLimitMiddleware: the `auth` budget on /auth/*,
+`default` elsewhere) and, outside /auth/*, per verified user too (`charge_user`, called by
+gateway.security once the token checks out: `user` budget, key `user:<sub>`). The answer's
+RateLimit-* headers describe whichever budget has less left.
+
+Fixed one-minute windows, one round trip per request: a Lua script doing INCR, and EXPIRE on
+the window's first request (EVALSHA costs about half the client CPU of a MULTI/EXEC pipeline
+with the same two commands: bench/edge_overhead.py).
 If Redis is unreachable the gateway keeps serving (fail open), logs it and counts it, and
 stops asking Redis for a short while so a dead Redis costs nothing per request.
 """
@@ -13,6 +20,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import GatewaySettings
@@ -25,6 +33,11 @@ log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 REDIS_BACKOFF_SECONDS = 1.0
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+SPEND_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 
 @dataclass(frozen=True)
@@ -35,11 +48,13 @@ class Budget:
 
 class RateLimiter:
     def __init__(self, redis: Redis, auth_budget: Budget, default_budget: Budget,
-                 prefix: str = "suite") -> None:
+                 prefix: str = "suite", user_budget: Budget | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
         self.auth_budget = auth_budget
         self.default_budget = default_budget
+        self.user_budget = user_budget or Budget("user", default_budget.per_minute)
+        self._spend = redis.register_script(SPEND_SCRIPT)
         self._redis_down_until = 0.0
 
     def budget_for(self, path: str) -> Budget:
@@ -51,13 +66,11 @@ class RateLimiter:
         window = int(now // WINDOW_SECONDS)
         reset = WINDOW_SECONDS - int(now % WINDOW_SECONDS)
         if now < self._redis_down_until:
+            RATE_LIMIT_FAIL_OPEN.inc()
             return True, budget.per_minute, reset
         key = f"{self.prefix}:rl:{budget.name}:{subject}:{window}"
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, WINDOW_SECONDS, nx=True)
-                count, _ = await pipe.execute()
+            count = int(await self._spend(keys=[key], args=[WINDOW_SECONDS]))
         except (RedisError, OSError):
             self._redis_down_until = now + REDIS_BACKOFF_SECONDS
             RATE_LIMIT_FAIL_OPEN.inc()
@@ -72,7 +85,30 @@ def build(config: GatewaySettings) -> RateLimiter | None:
         return None
     redis = Redis.from_url(config.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
     return RateLimiter(redis, Budget("auth", config.rate_limit_auth_per_minute),
-                       Budget("default", config.rate_limit_per_minute), config.redis_prefix)
+                       Budget("default", config.rate_limit_per_minute), config.redis_prefix,
+                       Budget("user", config.rate_limit_user_per_minute))
+
+
+def _headers(per_minute: int, remaining: int, reset: int) -> list[tuple[bytes, bytes]]:
+    return [(b"ratelimit-limit", str(per_minute).encode()),
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode())]
+
+
+async def charge_user(request: Request, user_id: str) -> None:
+    """Spend one request of the user's budget (not on /auth/*, which is per IP); 429 when spent.
+    The RateLimit-* headers are left to RateLimitMiddleware (request.state.rate_limit_user)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
+    if (limiter is None or request.url.path.startswith("/auth/")
+            or getattr(request.state, "rate_limit_user", None) is not None):
+        return
+    budget = limiter.user_budget
+    allowed, remaining, reset = await limiter.spend(budget, f"user:{user_id}")
+    request.state.rate_limit_user = (budget.per_minute, remaining, reset)
+    if not allowed:
+        RATE_LIMITED.labels(budget.name).inc()
+        raise TooManyRequests("Too many requests for this account; slow down.",
+                              extra={"retry_after": reset})
 
 
 class RateLimitMiddleware:
@@ -89,9 +125,7 @@ class RateLimitMiddleware:
         budget = limiter.budget_for(scope["path"])
         client = scope.get("client") or ("unknown", 0)
         allowed, remaining, reset = await limiter.spend(budget, f"ip:{client[0]}")
-        headers = [(b"ratelimit-limit", str(budget.per_minute).encode()),
-                   (b"ratelimit-remaining", str(remaining).encode()),
-                   (b"ratelimit-reset", str(reset).encode())]
+        headers = _headers(budget.per_minute, remaining, reset)
         if not allowed:
             RATE_LIMITED.labels(budget.name).inc()
             error = TooManyRequests("Too many requests; slow down.",
@@ -104,7 +138,9 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *headers]
+                user = scope.get("state", {}).get("rate_limit_user")
+                chosen = _headers(*user) if user is not None and user[1] < remaining else headers
+                message["headers"] = [*message.get("headers", []), *chosen]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

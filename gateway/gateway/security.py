@@ -12,6 +12,9 @@ with `shared.nameko.principal.Principal`. Identity never comes from any other he
 Verification is local (no RPC per request). The JWKS comes from `auth.get_jwks` over RPC, on
 first use and again on an unknown kid or when stale, at most once per `REFRESH_INTERVAL`;
 concurrent requests share one in-flight fetch.
+
+A verified request outside /auth/* also spends one request of its user's rate-limit budget
+(gateway.ratelimit.charge_user): 429 + Retry-After once that is spent.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.ratelimit import charge_user
 from gateway.rpc import RpcClient
 from shared.errors import Forbidden, ServiceUnavailable, SuiteError, Unauthorized
 from shared.tokens import Identity, TokenVerifier
@@ -97,6 +101,7 @@ async def _authenticate(request: Request) -> Identity | None:
     context["authorization"] = token
     request.state.upstream_context = context
     request.state.identity = identity
+    await charge_user(request, identity.user_id)
     return identity
 
 

@@ -1,0 +1,46 @@
+"""Load shedding: past `GATEWAY_MAX_INFLIGHT` requests in flight, answer 503 at once.
+
+Without a cap an overloaded gateway queues without bound: every request waits longer, until
+clients time out on all of them. With it, the requests over the cap get an immediate 503 +
+Retry-After (problem+json) and the ones under it keep their latency. The health probes and
+/metrics are never shed: an operator must see an overloaded gateway as alive and busy, not dead.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.metrics import INFLIGHT, SHED
+from gateway.problems import problem_response
+from gateway.ratelimit import EXEMPT_PATHS
+from shared.errors import ServiceUnavailable
+
+RETRY_AFTER_SECONDS = 1
+
+
+class SheddingMiddleware:
+    """Counts this process's requests in flight; `max_inflight=0` switches shedding off."""
+
+    def __init__(self, app: ASGIApp, max_inflight: int) -> None:
+        self.app = app
+        self.max_inflight = max_inflight
+        self.inflight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.max_inflight <= 0 or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.inflight >= self.max_inflight:
+            SHED.inc()
+            error = ServiceUnavailable("The gateway is at capacity; retry shortly.",
+                                       extra={"retry_after": RETRY_AFTER_SECONDS})
+            request_id = scope.get("state", {}).get("request_id")
+            await problem_response(error, request_id)(scope, receive, send)
+            return
+        self.inflight += 1
+        INFLIGHT.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.inflight -= 1
+            INFLIGHT.dec()
