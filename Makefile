@@ -35,6 +35,10 @@ check: lint typecheck
 bench: install
 	$(PY) bench/run.py
 
+.PHONY: chaos
+chaos: install  ## Jepsen-style run on private RabbitMQ/PostgreSQL: CHAOS_ARGS=--short (CI) or "--seed N --duration S"
+	$(PY) chaos/run.py $(CHAOS_ARGS)
+
 clean:
 	rm -rf $(VENV)
 
