@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -89,7 +90,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = problem_response(cls(_HTTP_DETAILS.get(exc.status_code, "")), _request_id(request))
     # Keeps what the exception carries, e.g. the `Allow` header a 405 must have (RFC 9110).
     response.headers.update(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        response.headers["Allow"] = allowed
     return response
+
+
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the OpenAPI document has for the path. Starlette's 405 names only those of
+    the first route whose path matched, e.g. `GET` alone on /products/{id}, which PATCH and
+    DELETE serve too."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations if method in _METHODS}
+    return ", ".join(sorted(methods)) or None
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
