@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 
 from gateway import upstream
@@ -34,9 +34,14 @@ from shared.tokens import Identity
 
 MAX_KEY = 255
 User = Annotated[Identity, Depends(current_user)]
-Key = Annotated[str | None, Header(alias="Idempotency-Key", description=(
-    f"1-{MAX_KEY} characters, chosen by the client, scoped to the caller. The first completed "
-    "outcome is stored for at least 24 h and replayed for the same key and body."))]
+# Required, so documented by hand: as a FastAPI parameter a missing key would be a 422, and
+# http-api.md says 400 for a missing or over-long key (the route checks it, _key).
+IDEMPOTENCY_KEY = {"parameters": [{
+    "name": "Idempotency-Key", "in": "header", "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+    "description": (f"1-{MAX_KEY} characters, chosen by the client, scoped to the caller. The "
+                    "first completed outcome is stored for at least 24 h and replayed for the "
+                    "same key and body; 400 without it.")}]}
 UPSTREAM = (503, 504)
 
 
@@ -54,7 +59,8 @@ class OptionalBodyRoute(JsonRoute):
         return handler
 
 
-def _key(key: str | None) -> str:
+def _key(request: Request) -> str:
+    key = request.headers.get("idempotency-key")
     if key is None or not 1 <= len(key) <= MAX_KEY:
         raise BadRequest(f"Send an Idempotency-Key header of 1 to {MAX_KEY} characters.")
     return key
@@ -82,10 +88,9 @@ CHECKOUT_ERRORS = {
 
 
 @router.post("", status_code=201, response_model=Payment, summary="Check out: pay for items",
-             responses=CHECKOUT_ERRORS, description=CHECKOUT_DOC)
-async def checkout(request: Request, body: CheckoutRequest, _: User,
-                   idempotency_key: Key = None) -> Response:
-    key = _key(idempotency_key)
+             responses=CHECKOUT_ERRORS, description=CHECKOUT_DOC, openapi_extra=IDEMPOTENCY_KEY)
+async def checkout(request: Request, body: CheckoutRequest, _: User) -> Response:
+    key = _key(request)
     outcome = await upstream.call(request, "payments", "checkout", key,
                                   body.model_dump(mode="json"))
     return _answer(outcome, "/payments/{id}")
@@ -117,10 +122,10 @@ _refunds = APIRouter(tags=["payments"], route_class=OptionalBodyRoute)  # under 
                                            *UPSTREAM),
                description="Full (the default) or partial. 409 if the payment did not succeed "
                            "or is fully refunded; 422 for more than what is left or restock on "
-                           "a partial refund.")
-async def refund(request: Request, payment_id: str, _: User, body: RefundRequest | None = None,
-                 idempotency_key: Key = None) -> Response:
-    key = _key(idempotency_key)
+                           "a partial refund.", openapi_extra=IDEMPOTENCY_KEY)
+async def refund(request: Request, payment_id: str, _: User,
+                 body: RefundRequest | None = None) -> Response:
+    key = _key(request)
     payload = (body or RefundRequest()).model_dump(mode="json")
     return _answer(await upstream.call(request, "payments", "refund", payment_id, key, payload))
 
