@@ -6,6 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+# Text the services store or search must not hold U+0000: PostgreSQL text cannot (a 500
+# before this was said): `Field(pattern=NO_NUL)`.
+NO_NUL = r"^[^\u0000]*$"
+
 
 class StrictModel(BaseModel):
     """Request bodies: unknown fields are refused (no mass assignment)."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from gateway import upstream
 from gateway.routing import JsonRoute
-from gateway.schemas import StrictModel, problem_responses
+from gateway.schemas import NO_NUL, StrictModel, problem_responses
 from gateway.security import current_admin, current_user
 from shared.tokens import Identity
 
@@ -33,7 +33,7 @@ class Registration(StrictModel):
 
 
 class Credentials(StrictModel):
-    email: str = Field(min_length=1, max_length=320)
+    email: str = Field(min_length=1, max_length=320, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=1024, json_schema_extra={"format": "password"})
 
 

@@ -25,7 +25,7 @@ from gateway.routes.catalog_schemas import (
     ProductPage,
     StockChange,
 )
-from gateway.schemas import problem_responses
+from gateway.schemas import NO_NUL, problem_responses
 from gateway.security import current_admin
 from shared.errors import NotFound, PreconditionFailed
 from shared.tokens import Identity
@@ -87,9 +87,11 @@ def _wrote(request: Request, product_id: str) -> None:
 async def list_products(
         request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=512)] = None,
-        q: Annotated[str | None, Query(max_length=200, description="Full-text search over "
+        q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL,
+                                       description="Full-text search over "
                                        "name and description.")] = None,
-        category: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+        category: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+) -> Response:
     async def load() -> bytes:
         page = await upstream.call(request, "catalog", "list_products", limit=limit,
                                    cursor=cursor, q=q, category=category)

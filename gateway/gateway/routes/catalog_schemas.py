@@ -8,14 +8,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from gateway.schemas import StrictModel
+from gateway.schemas import NO_NUL, StrictModel
 
 MAX_STOCK = 1_000_000_000
 Price = Annotated[int, Field(strict=True, ge=0, le=10**15,
                              description="Integer minor units of `currency` (1999 = 19.99).")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=5000)]
-Category = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
+Category = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
 
 
 class NewProduct(StrictModel):
@@ -42,7 +42,8 @@ class ProductChanges(StrictModel):
 class StockChange(StrictModel):
     delta: int = Field(strict=True, ge=-MAX_STOCK, le=MAX_STOCK,
                        description="Units added (positive) or removed (negative); not 0.")
-    reason: str = Field(min_length=1, max_length=200, description="Kept in the stock audit trail.")
+    reason: str = Field(min_length=1, max_length=200, pattern=NO_NUL,
+                        description="Kept in the stock audit trail.")
 
 
 class Product(BaseModel):
