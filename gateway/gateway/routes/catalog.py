@@ -157,7 +157,8 @@ async def delete_product(request: Request, product_id: str, admin: Admin) -> Res
 
 @router.post("/products/{product_id}/stock", response_model=Product,
              responses=problem_responses(*WRITE, 404, 409),
-             summary="Adjust stock on hand (admin); 409 below what is reserved")
+             summary="Adjust stock on hand (admin); 409 below what is reserved or above "
+                     "1 000 000 000 units")
 async def adjust_stock(request: Request, product_id: str, body: StockChange,
                        admin: Admin) -> Response:
     pid = _id(product_id)

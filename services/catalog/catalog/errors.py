@@ -26,6 +26,11 @@ def below_reserved(product_id: uuid.UUID, reserved: int) -> Conflict:
                     extra={"product_id": str(product_id), "reserved": reserved})
 
 
+def above_maximum(product_id: uuid.UUID, maximum: int) -> Conflict:
+    return Conflict(f"Stock of {product_id} would exceed the maximum of {maximum} units.",
+                    extra={"product_id": str(product_id), "maximum": maximum})
+
+
 def out_of_stock(product_id: uuid.UUID, requested: int, available: int) -> Conflict:
     return Conflict(f"Out of stock: product {product_id} has {available} available, "
                     f"{requested} requested.",

@@ -9,6 +9,7 @@ import psycopg2
 from sqlalchemy import (
     REAL,
     URL,
+    BigInteger,
     Engine,
     Select,
     and_,
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from catalog.model import products, stock_movements
 from catalog.ports import Page, Row
+from catalog.schemas import MAX_STOCK
 from catalog.stock import StockCounters
 
 COLUMNS = [c for c in products.c if c.name != "search"]
@@ -154,9 +156,12 @@ class ProductRepository(StockCounters):
         return self.session.execute(statement).first() is not None
 
     def adjust_on_hand(self, product_id: uuid.UUID, delta: int) -> Row | None:
+        """None when the product is gone or the new stock would be below what is reserved or
+        above MAX_STOCK (on_hand is a 32-bit integer: summed as 64-bit, never overflowing)."""
+        on_hand = cast(products.c.on_hand, BigInteger) + delta
         statement = (update(products)
                      .where(products.c.id == product_id, LIVE,
-                            products.c.on_hand + delta >= products.c.reserved)
+                            on_hand >= products.c.reserved, on_hand <= MAX_STOCK)
                      .values(on_hand=products.c.on_hand + delta, updated_at=func.now(),
                              version=products.c.version + 1)
                      .returning(*COLUMNS))

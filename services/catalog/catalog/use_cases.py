@@ -11,7 +11,7 @@ from typing import Any
 
 from catalog import errors, views
 from catalog.ports import Page, ProductReads, Row, Tx
-from catalog.schemas import ListQuery, NewProduct, ProductChanges, StockAdjustment
+from catalog.schemas import MAX_STOCK, ListQuery, NewProduct, ProductChanges, StockAdjustment
 
 
 def get_product(reader: ProductReads, product_id: uuid.UUID) -> dict[str, Any]:
@@ -75,6 +75,8 @@ def adjust_stock(tx: Tx, product_id: uuid.UUID, change: StockAdjustment) -> dict
     row = tx.products.adjust_on_hand(product_id, change.delta)
     if row is None:
         current = _live(tx, product_id)
+        if current["on_hand"] + change.delta > MAX_STOCK:
+            raise errors.above_maximum(product_id, MAX_STOCK)
         raise errors.below_reserved(product_id, current["reserved"])
     tx.products.record_movement(product_id, change.delta, change.reason)
     product = views.product(row)
