@@ -32,8 +32,8 @@ typecheck: install
 
 check: lint typecheck
 
-bench: install
-	$(PY) bench/run.py
+bench: install  ## the benchmark harness (bench/run.py, ~10 min); BENCH_ARGS=--quick for CI's smoke run
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 .PHONY: chaos
 chaos: install  ## Jepsen-style run on private RabbitMQ/PostgreSQL: CHAOS_ARGS=--short (CI) or "--seed N --duration S"
