@@ -169,8 +169,9 @@ def rounds(binary, url, script, args, procs, databases):
     return samples
 
 
-def books(env, payments_url, catalog_url):
-    """Every 201 was one succeeded payment, charged once; ledger and stock agree."""
+def books(env, payments_url, catalog_url, products=None):
+    """Every 201 was one succeeded payment, charged once; ledger and stock agree. `products`:
+    the ids prepare_data made (default: every product, when the catalog holds only those)."""
     from sqlalchemy import create_engine, text
 
     def scalar(url, sql):
@@ -190,9 +191,13 @@ def books(env, payments_url, catalog_url):
                                    "WHERE status = 'succeeded'")
     reconcile = subprocess.run([sys.executable, "-m", "payments.reconcile"], env=env,
                                capture_output=True, text=True, timeout=120, check=False)
+    only = ""
+    if products:  # uuid.UUID() keeps the literals safe
+        only = " WHERE id IN ({})".format(", ".join(f"'{uuid.UUID(p)}'" for p in products))
     deadline, sold = time.monotonic() + 60, -1
     while time.monotonic() < deadline:  # the catalog commits reservations as events arrive
-        sold = scalar(catalog_url, f"SELECT COALESCE(SUM({STOCK} - on_hand), 0) FROM products")
+        sold = scalar(catalog_url, f"SELECT COALESCE(SUM({STOCK} - on_hand), 0) FROM products"
+                      f"{only}")
         if sold == paid:
             break
         time.sleep(0.5)

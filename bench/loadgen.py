@@ -38,9 +38,10 @@ def _children_cpu() -> float:
 
 
 def run_wrk(wrk: str, url: str, connections: int, seconds: float, threads: int = 2,
-            timeout_s: float = 5.0) -> WrkResult:
-    argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-            f"--timeout={timeout_s:g}s", url]
+            timeout_s: float = 5.0, script: str | None = None) -> WrkResult:
+    """One wrk run; `script` is a Lua file that builds the requests (else GET `url`)."""
+    argv = [wrk, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds:g}s",
+            "--latency", f"--timeout={timeout_s:g}s", *(["-s", script] if script else []), url]
     before = _children_cpu()  # wrk is the only child reaped in between
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60,
                           check=False)

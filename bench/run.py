@@ -1,15 +1,20 @@
-"""`make bench`: our asyncio gateway vs the nameko-examples gateway on one trivial RPC (issue 2).
+"""`make bench`: the whole suite over HTTP on loopback with wrk, against baselines, in one run.
 
-Starts, in a throwaway vhost and database, the real catalog service (`nameko run`), our gateway
-(`python -m gateway` with GATEWAY_BENCH_ROUTES=true) and the baseline (bench/baselines/: a nameko
-`@http` service calling catalog through `RpcProxy`), then loads `GET /_bench/ping/catalog` on
-each with wrk at c=32: a warm-up, then interleaved rounds (ABBA order). Reports median req/s,
-p50/p90/p99, errors, the ours/baseline ratio and CPU ms per request of every process involved.
+Starts, on a throwaway vhost and databases (catalog seeded with --products products), the
+services, four gateways and three baselines (bench/harness.py), prepares accounts, tokens and
+products through the gateway, then loads each scenario (bench/scenarios.py): trivial RPC (ours vs
+the nameko-examples `@http` + `RpcProxy` gateway, issue 2), product read uncached (vs the same
+pattern on the catalog) and cached (vs an asyncio app reading PostgreSQL), listing + search,
+login, checkout, /me/overview, and the edge's overhead (whole edge vs edge off). A warm-up per
+scenario and system, then interleaved rounds (bench/measure.py); medians, p50/p90/p99, errors,
+CPU per request of every process, our/baseline ratios against the issues' goals. Everything it
+started is stopped and everything it created is removed, also on failure or Ctrl-C.
 
-    .venv/bin/python bench/run.py            # full run; rewrites the figures in docs/benchmarks.md
+    .venv/bin/python bench/run.py            # full run (~10 min); rewrites docs/benchmarks.md
     .venv/bin/python bench/run.py --quick    # <= 2 min smoke run: fails on errors, never on speed
 
-Exit status: 0 ok, 1 errors seen (non-2xx, socket errors), 2 could not run, 3 below --min-ratio.
+Exit status: 0 ok, 1 errors seen (non-2xx, socket errors, inconsistent checkout books), 2 could
+not run, 3 trivial-RPC ratio below --min-ratio.
 """
 
 from __future__ import annotations
@@ -17,130 +22,156 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
-from dataclasses import asdict
+import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+import measure
 import report
+import scenarios
 import suite
-from loadgen import run_wrk
+import summary as summaries
+from sqlalchemy.engine import make_url
 
-GOAL_RATIO = 1.8
-SYSTEMS = ("ours", "baseline")
+SCENARIOS = ("trivial_rpc", "product_uncached", "product_cached", "listing_search", "login",
+             "checkout", "overview", "edge")
+QUICK = {"rounds": 1, "duration": 3.0, "warmup": 0.0, "products": 1000, "customers": 4,
+         "checkout_products": 10, "login_accounts": 4}
+FULL = {"rounds": 4, "duration": 10.0, "warmup": 3.0, "products": 10_000, "customers": 16,
+        "checkout_products": 50, "login_accounts": 40}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true",
                         help="short smoke run (<= 2 min): fails on errors only; no doc update")
-    parser.add_argument("--rounds", type=int, help="measured rounds per system (default 6/2)")
-    parser.add_argument("--duration", type=float, help="seconds per wrk run (default 20/8)")
-    parser.add_argument("--warmup", type=float, help="warm-up seconds per system (default 10/3)")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--service", default="catalog", help="service whose ping is called")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 4, quick 1)")
+    parser.add_argument("--duration", type=float, help="seconds per wrk run (default 10/3)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds per run (default 3/0)")
+    parser.add_argument("--connections", type=int, default=32,
+                        help="connections for the ping and product reads (others: fixed)")
+    parser.add_argument("--login-connections", type=int, default=3,
+                        help="concurrent sign-ins (keep within the auth hashing queue)")
+    parser.add_argument("--products", type=int, help="seeded products (default 10000/1000)")
+    parser.add_argument("--hot", type=int, default=100, help="ids rotated in cached reads")
+    parser.add_argument("--customers", type=int, help="checkout customers (default 16/4)")
+    parser.add_argument("--checkout-products", type=int)
+    parser.add_argument("--login-accounts", type=int)
+    parser.add_argument("--service", default="catalog", help="service the trivial RPC pings")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
     parser.add_argument("--min-ratio", type=float, default=None,
-                        help="exit 3 when ours/baseline is below this (default: never)")
+                        help="exit 3 when the trivial-RPC ratio is below this (default: never)")
     parser.add_argument("--no-doc", action="store_true", help="don't rewrite docs/benchmarks.md")
     args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else 6)
-    args.duration = args.duration or (8.0 if args.quick else 20.0)
-    args.warmup = args.warmup if args.warmup is not None else (3.0 if args.quick else 10.0)
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.only = args.only.split(",") if args.only else list(SCENARIOS)
+    if unknown := set(args.only) - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     return args
 
 
-def start_systems(procs: suite.Processes, env: dict[str, str], service: str) -> dict[str, str]:
-    """Starts catalog, our gateway and the baseline; returns each gateway's benchmark URL."""
-    procs.start(service, suite.nameko_service(service), env)
-    ours_port, base_port = suite.free_port(), suite.free_port()
-    procs.start("ours", [sys.executable, "-m", "gateway"], {
-        **env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(ours_port),
-        "GATEWAY_BENCH_ROUTES": "true", "RATE_LIMIT_ENABLED": "false"})
-    procs.start("baseline", [str(suite.BIN / "nameko"), "run", "--config",
-                             "nameko_http_gateway.yaml", "nameko_http_gateway:NamekoHttpGateway"],
-                {**env, "BENCH_BASELINE_ADDRESS": f"127.0.0.1:{base_port}"},
-                cwd=suite.ROOT / "bench" / "baselines")
-    urls = {"ours": f"http://127.0.0.1:{ours_port}/_bench/ping/{service}",
-            "baseline": f"http://127.0.0.1:{base_port}/_bench/ping/{service}"}
-    for url in urls.values():
-        suite.wait_http_ok(url, procs)
-    return urls
+def execute(args: argparse.Namespace, run_name: str) -> dict[str, Any]:
+    """Sets up, measures, tears down; returns the samples (BenchError when it cannot run)."""
+    wrk = suite.ensure_wrk()
+    checkout = scenarios.module("checkout")
+    began = time.monotonic()
+
+    def say(what: str) -> None:
+        print(f"bench: [{time.monotonic() - began:5.1f} s] {what}", flush=True)
+
+    say("creating a vhost and the services' databases")
+    with suite.vhost() as amqp_uri, suite.databases(harness.SERVICES) as urls, \
+            suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
+        env = {**suite.suite_env(amqp_uri, urls), "ADMIN_EMAIL": checkout.ADMIN[0],
+               "ADMIN_PASSWORD": checkout.ADMIN[1], "METRICS_PORT": "0",
+               "AUTH_ACCESS_TOKEN_TTL": "3600"}  # tokens outlive the run
+        pg_dsn = urls["catalog"].replace("postgresql+psycopg2://", "postgresql://")
+        say("starting the services, 4 gateways and 3 baselines")
+        bases = harness.launch(procs, env, pg_dsn, run_name)
+        say(f"seeding {args.products} products meanwhile")
+        ids = scenarios.module("catalog").seed(urls["catalog"], args.products)
+        harness.wait_ready(procs, bases, ids[0], args.service)
+        say("ready; making accounts, tokens and products through the gateway")
+        data = harness.prepare(bases["ours"], args, urls["catalog"], ids)
+        chosen = [s for s in scenarios.build(data, args, tmp) if s.key in args.only]
+        clocks = measure.Clocks(procs, [str(make_url(u).database) for u in urls.values()])
+        say("measuring")
+        samples = measure.run_rounds(wrk, chosen, bases, args, procs, clocks)
+        books = None
+        if "checkout" in args.only:
+            say("checking the books of the checkouts")
+            books = checkout.books(env, urls["payments"], urls["catalog"],
+                                   data["checkout_products"])
+        say("stopping everything")
+    say("done")
+    return {"samples": samples, "scenarios": chosen, "books": books}
 
 
-def measure_once(wrk: str, url: str, args: argparse.Namespace,
-                 pids: dict[str, int]) -> dict[str, object]:
-    cpu_before = {name: suite.cpu_seconds(pid) for name, pid in pids.items()}
-    busy_before = suite.machine_busy_seconds()
-    result = run_wrk(wrk, url, args.connections, args.duration)
-    busy = suite.machine_busy_seconds() - busy_before
-    cpu = {name: suite.cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
-    cpu["wrk"] = result.wrk_cpu_s
-    return {**asdict(result), "cpu_s": cpu, "machine_busy_s": busy}
-
-
-def run_rounds(wrk: str, urls: dict[str, str], args: argparse.Namespace,
-               pids: dict[str, int], procs: suite.Processes) -> list[dict[str, object]]:
-    for name in SYSTEMS:
-        print(f"bench: warm-up {name} {args.warmup:g} s", flush=True)
-        run_wrk(wrk, urls[name], args.connections, args.warmup)
-    samples: list[dict[str, object]] = []
-    for index in range(args.rounds):
-        order = SYSTEMS if index % 2 == 0 else SYSTEMS[::-1]  # ABBA against drift
-        for name in order:
-            procs.check_alive()
-            sample = {"round": index + 1, "system": name,
-                      **measure_once(wrk, urls[name], args, pids)}
-            samples.append(sample)
-            print(f"bench: round {index + 1} {name:<8} {sample['rps']:8.1f} req/s  "
-                  f"p50 {sample['p50_ms']:.2f} ms  p99 {sample['p99_ms']:.2f} ms  "
-                  f"errors {sample['non_2xx'] + sample['socket_errors']}", flush=True)
-    return samples
+def issue2_block(result: dict[str, Any], meta: dict[str, Any], service: str) -> str:
+    """The trivial-RPC pair in the format of the issue-2 section (report.gateway_markdown)."""
+    names = {"ours_plain": "ours", "nameko_ping": "baseline"}
+    samples = []
+    for s in result["samples"]:
+        if s["scenario"] == "trivial_rpc":
+            cpu = dict(s["cpu_s"])
+            kept = {"ours": cpu.pop("ours_plain"), "baseline": cpu.pop("nameko_ping"),
+                    service: cpu.pop(service), "rabbitmq": cpu.pop("rabbitmq", 0.0),
+                    "wrk": cpu.pop("wrk")}
+            samples.append({**s, "system": names[s["system"]],
+                            "cpu_s": {**kept, "rest": sum(cpu.values())}})
+    connections = next(x.connections for x in result["scenarios"] if x.key == "trivial_rpc")
+    return report.gateway_markdown({"meta": {**meta, "connections": connections},
+                                    "summary": report.summarise(samples, service, 1.8)})
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     suite.on_signal_raise()
-    started, source = time.time(), suite.source_state()
-    run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-gateway"
+    started, source, load_before = time.time(), suite.source_state(), suite.load_average()
+    run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-bench"
     try:
-        wrk = suite.ensure_wrk()
-        with suite.vhost() as amqp_uri, suite.database(args.service) as db_url, \
-                suite.Processes(run_name) as procs:
-            env = suite.suite_env(amqp_uri, {args.service: db_url})
-            urls = start_systems(procs, env, args.service)
-            pids = {name: child.pid for name, child in procs.children.items()}
-            broker = suite.broker_pid()
-            if broker is not None:
-                pids["rabbitmq"] = broker
-            samples = run_rounds(wrk, urls, args, pids, procs)
+        result = execute(args, f"{run_name}-{uuid.uuid4().hex[:6]}")
     except suite.BenchError as exc:
         print(f"bench: cannot run: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bench: interrupted; everything started was stopped", file=sys.stderr)
         return 130
-    summary = report.summarise(samples, args.service, GOAL_RATIO)
+    chosen = result["scenarios"]
+    figures = summaries.summarise(result["samples"], chosen)
     meta = {"command": report.command_line(sys.argv if argv is None else ["bench/run.py", *argv]),
             "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-            "source": source,
-            "minutes": round((time.time() - started) / 60, 1), "quick": args.quick,
-            "rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
-            "connections": args.connections, "machine": suite.machine(),
-            "versions": suite.versions()}
-    result = {"meta": meta, "summary": summary, "samples": samples}
+            "minutes": round((time.time() - started) / 60, 1), "source": source,
+            "quick": args.quick, "rounds": args.rounds, "duration_s": args.duration,
+            "warmup_s": args.warmup, "products": args.products, "machine": suite.machine(),
+            "versions": suite.versions(), "load_before": load_before,
+            "load_after": suite.load_average(), "books": result["books"]}
     out = suite.RESULTS / f"{run_name}.json"
-    out.write_text(json.dumps(result, indent=2))
-    markdown = report.gateway_markdown(result)
-    print(markdown)
-    print(f"bench: raw samples in {out}")
-    if not args.quick and not args.no_doc:
-        report.update_doc("gateway", markdown)
+    out.write_text(json.dumps({"meta": meta, "summary": figures,
+                               "samples": result["samples"]}, indent=2))
+    text = summaries.markdown(figures, chosen, meta)
+    print(text)
+    print(f"bench: raw samples and figures in {out}")
+    if not args.quick and not args.no_doc and len(chosen) == len(SCENARIOS):
+        report.update_doc("summary", text)
+        report.update_doc("gateway", issue2_block(result, meta, args.service))
         print("bench: figures written to docs/benchmarks.md")
-    if summary["errors"]:
-        print(f"bench: FAILED: {summary['errors']} errors", file=sys.stderr)
+    failed = figures["errors"] or (result["books"] is not None
+                                   and not result["books"]["consistent"])
+    if failed:
+        print(f"bench: FAILED: {figures['errors']} errors; books: {result['books']}",
+              file=sys.stderr)
         return 1
-    if args.min_ratio is not None and summary["ratio"] < args.min_ratio:
-        print(f"bench: ratio {summary['ratio']:.2f} below {args.min_ratio}", file=sys.stderr)
+    trivial = figures.get("trivial_rpc")
+    if args.min_ratio is not None and trivial and trivial["ratio"] < args.min_ratio:
+        print(f"bench: trivial-RPC ratio {trivial['ratio']:.2f} below {args.min_ratio}",
+              file=sys.stderr)
         return 3
     return 0
 

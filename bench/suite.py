@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO
 
@@ -106,6 +107,17 @@ def database(service: str, prefix: str = "bench") -> Iterator[str]:
         yield url
     finally:
         _execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def databases(services: tuple[str, ...], prefix: str = "bench") -> Iterator[dict[str, str]]:
+    """`database()` for several services at once, created and migrated side by side."""
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(len(services)) as pool:
+        futures = {service: pool.submit(stack.enter_context, database(service, prefix))
+                   for service in services}
+        # Every one finishes before any error is raised, so the stack drops all that exist.
+        wait(futures.values())
+        yield {service: future.result() for service, future in futures.items()}
 
 
 def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
@@ -240,6 +252,10 @@ def machine_busy_seconds() -> float:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return (sum(values[:8]) - idle) / CLK_TCK
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def broker_pid() -> int | None:
