@@ -65,7 +65,10 @@ def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
                 "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
                 # Suites run side by side: no fixed metrics ports (tests that scrape pick free
                 # ones with <SERVICE>_METRICS_PORT).
-                "METRICS_PORT": "0"})
+                "METRICS_PORT": "0",
+                # Several suites may run at once in one session (crash and parity tests start
+                # their own): small pools keep them all under PostgreSQL's 100 connections.
+                "DB_POOL_SIZE": "4"})
     for service, url in database_urls.items():
         env[f"{service.upper()}_DATABASE_URL"] = url
     return env
