@@ -11,12 +11,13 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import upstream
 from gateway.routing import JsonRoute
 from gateway.schemas import NO_NUL, StrictModel, problem_responses
 from gateway.security import current_admin, current_user
+from shared import display_names
 from shared.tokens import Identity
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=JsonRoute)  # 415 for non-JSON
@@ -27,9 +28,14 @@ UPSTREAM_ERRORS = (503, 504)
 
 
 class Registration(StrictModel):
+    # The display-name pattern is checked with Python's `re`, as auth checks the same rule.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
     email: str = Field(max_length=254, json_schema_extra={"format": "email"})
     password: str = Field(min_length=10, max_length=128, json_schema_extra={"format": "password"})
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    display_name: str | None = Field(
+        default=None, min_length=1, max_length=100, pattern=display_names.PATTERN,
+        description="Not blank; no control, format or private-use characters.")
 
 
 class Credentials(StrictModel):

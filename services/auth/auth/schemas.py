@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auth.ports import UserRecord
+from shared import display_names
 from shared.errors import ValidationFailed
 
 ROLES = ("customer", "admin")  # canonical order
@@ -57,7 +57,7 @@ class Registration(_Strict):
         if value is None:
             return None
         value = value.strip()
-        if not value or any(unicodedata.category(c).startswith("C") for c in value):
+        if not display_names.acceptable(value):  # the rule the gateway's OpenAPI states
             raise ValueError("display name must be printable and not blank")
         return value
 
