@@ -7,9 +7,13 @@ data it accepts or valid data it refuses, and for auth the route ignores. It run
 in as the suite's admin and as a customer: what an admin route answers a customer (403) must be
 in the document too.
 
-Bounded: FUZZ_EXAMPLES examples per operation and identity (default 25), derandomised so that a
-CI run is reproducible; set SCHEMATHESIS_SEED... no: change FUZZ_EXAMPLES or run with
-`--hypothesis-seed` to explore further.
+Bounded: FUZZ_EXAMPLES examples per operation and identity (default 25, about two minutes in
+all), derandomised: every run tries the same cases, so a CI failure reproduces. Explore further
+with e.g. `FUZZ_EXAMPLES=300 make test PYTEST_ARGS=tests/fuzz`.
+
+The document is built from the app at collection time and compared with the served one, rather
+than loaded from the fixture with `schemathesis.pytest.from_fixture`: that loader sets pytest's
+private `Node._nodeid`, which pytest 9.2 no longer has.
 """
 
 from __future__ import annotations
