@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pika
 import report
 import suite
 from kombu import Connection
@@ -103,7 +104,28 @@ def throughput(engine: Engine, procs: suite.Processes, env: dict[str, str],
     return {"events": n, "claims": claims, "seconds": span, "events_per_s": rate}
 
 
-def latency(engine: Engine, rate: int, seconds: float) -> dict[str, Any]:
+class Tap(threading.Thread):
+    """A plain AMQP subscriber, like the gateway's cache invalidation: when each event arrives."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        super().__init__(daemon=True)
+        self.uri, self.arrived, self.ready = amqp_uri, dict[str, float](), threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        conn = pika.BlockingConnection(pika.URLParameters(self.uri))
+        channel = conn.channel()
+        queue = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_bind(queue, "payments.events", "payment_failed")
+        channel.basic_consume(queue, lambda _c, _m, props, _b: self.arrived.__setitem__(
+            props.message_id, time.time()), auto_ack=True)
+        self.ready.set()
+        while not self.done.is_set():
+            conn.process_data_events(time_limit=0.2)
+        conn.close()
+
+
+def latency(engine: Engine, rate: int, seconds: float, tap: Tap) -> dict[str, Any]:
     committed: dict[str, float] = {}
     total = int(rate * seconds)
     started = time.monotonic()
@@ -131,10 +153,13 @@ def latency(engine: Engine, rate: int, seconds: float) -> dict[str, Any]:
     # Where the time goes: commit -> the relay's claim began (its transaction's now()).
     pickup = sorted(1000 * (claimed.timestamp() - committed[event_id])
                     for event_id, _, claimed in rows)
+    tapped = [1000 * (tap.arrived[e] - committed[e]) for e in committed if e in tap.arrived]
     cuts, pick = statistics.quantiles(ms, n=100), statistics.quantiles(pickup, n=100)
+    plain = statistics.quantiles(tapped, n=100) if len(tapped) > 1 else [float("nan")] * 99
     return {"rate": rate, "achieved_rate": achieved, "events": total, "applied": len(ms),
             "p50_ms": cuts[49], "p90_ms": cuts[89], "p99_ms": cuts[98], "max_ms": ms[-1],
-            "pickup_p50_ms": pick[49], "pickup_p99_ms": pick[98]}
+            "pickup_p50_ms": pick[49], "pickup_p99_ms": pick[98], "plain_received": len(tapped),
+            "plain_p50_ms": plain[49], "plain_p99_ms": plain[98]}
 
 
 def service(cls: str) -> list[str]:
@@ -156,17 +181,21 @@ def run(args: argparse.Namespace, run_name: str) -> dict[str, Any]:
             with Connection(amqp_uri) as conn:  # type: ignore[no-untyped-call]
                 conn.default_channel.queue_purge(SUBSCRIPTION.queue)
             procs.start("subscriber", service("BenchSubscriber"), env, cwd=Path(__file__).parent)
-            warm = latency(engine, 20, 1.0)  # also waits for the consumer to be up
+            tap = Tap(amqp_uri)
+            tap.start()
+            tap.ready.wait(30)
+            warm = latency(engine, 20, 1.0, tap)  # also waits for the consumer to be up
             result["warmup_applied"] = warm["applied"]
             pid, result["latency"] = procs.children["subscriber"].pid, []
             for rate in args.rates:
                 cpu = suite.cpu_seconds(pid)
-                result["latency"].append(latency(engine, rate, args.duration))
+                result["latency"].append(latency(engine, rate, args.duration, tap))
                 # CPU of the service process (relay + consumer + handler) per event: far less
                 # sensitive to other load on the machine than latency.
                 result["latency"][-1]["service_cpu_ms_per_event"] = (
                     1000 * (suite.cpu_seconds(pid) - cpu) / result["latency"][-1]["events"])
             procs.check_alive()
+            tap.done.set()
             return result
         finally:
             engine.dispose()
@@ -177,6 +206,7 @@ def markdown(meta: dict[str, Any], result: dict[str, Any]) -> str:
     rows = [f"| {r['rate']} ({r['achieved_rate']:.0f} achieved) | {r['events']} | "
             f"{r['applied']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['max_ms']:.1f} | {r['pickup_p50_ms']:.1f} / {r['pickup_p99_ms']:.1f} | "
+            f"{r['plain_p50_ms']:.1f} / {r['plain_p99_ms']:.1f} | "
             f"{r['service_cpu_ms_per_event']:.2f} |"
             for r in result["latency"]]
     return "\n".join([
@@ -187,10 +217,11 @@ def markdown(meta: dict[str, Any], result: dict[str, Any]) -> str:
         "", f"**Relay throughput: {t['events_per_s']:.0f} events/s** ({t['events']} committed "
         f"rows, {t['claims']} claims in {t['seconds']:.2f} s; persistent, publisher confirms).",
         "", "Commit -> handler latency (one event per transaction; the handler claims the inbox "
-        "and inserts a row). pickup = commit -> relay claim, p50 / p99; CPU = the service "
+        "and inserts a row). pickup = commit -> relay claim; plain = commit -> arrival at a "
+        "plain AMQP subscriber (the gateway cache's path), both p50 / p99 ms; CPU = the service "
         "process's CPU ms per event (relay + consumer + handler):",
-        "", "| events/s | events | applied | p50 ms | p90 ms | p99 ms | max ms | pickup ms | CPU |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows])
+        "", "| events/s | events | applied | p50 ms | p90 ms | p99 ms | max ms | pickup | plain "
+        "| CPU |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows])
 
 
 def main(argv: list[str] | None = None) -> int:
