@@ -20,17 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pika
-from msgtables import HANDLERS, metadata, outbox
+from msgtables import metadata, outbox
 from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.orm import Session
 
 from shared.db import make_engine
-from shared.messaging import topology
 from shared.messaging.outbox import record_event
 from tests.support import infra
-
-for _subscription in HANDLERS.values():  # so topology names and declares them here too
-    topology.register(_subscription)
 
 HERE = Path(__file__).resolve().parent
 NAMEKO = Path(sys.executable).parent / "nameko"
