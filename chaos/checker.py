@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.history import Op
+from chaos.invariants import CHARGED, TERMINAL, stock
+from chaos.refund_checks import refund_ops, refunded
 from chaos.state import Snapshot
-
-TERMINAL = {"succeeded", "failed", "partially_refunded", "refunded"}
 
 
 @dataclass
@@ -47,8 +47,9 @@ def check(ops: list[Op], snap: Snapshot, initial: dict[str, int], parked: list[d
         if op.kind == "login" and op.outcome == "ok" and \
                 op.result.get("refresh_token_sha256") not in snap.refresh_hashes:
             verdict.add("lost", f"login #{op.id}: 200 but its refresh token is not stored")
-    _payments(verdict, {op.key for op in ops if op.kind == "checkout"}, snap)
-    _stock(verdict, snap, initial)
+    refund_ops(verdict, [op for op in ops if op.kind == "refund"], snap)
+    _payments(verdict, {op.key for op in ops if op.kind in ("checkout", "refund")}, snap)
+    stock(verdict, snap, initial)
     for mismatch in snap.reconcile:
         verdict.add("invariant", f"ledger reconcile: {mismatch}")
     found = Counter(p["id"] for p in parked)
@@ -61,7 +62,7 @@ def check(ops: list[Op], snap: Snapshot, initial: dict[str, int], parked: list[d
 def _checkouts(verdict: Verdict, checkouts: list[Op], snap: Snapshot) -> None:
     recovered: Counter[str] = Counter()
     for op in checkouts:
-        key = snap.keys.get(op.key)
+        key = snap.keys.get(op.key or "")
         where = f"checkout #{op.id} (key {op.key})"
         if key is not None and key.state != "completed":
             verdict.add("invariant", f"{where}: key still {key.state}")
@@ -79,7 +80,7 @@ def _checkouts(verdict: Verdict, checkouts: list[Op], snap: Snapshot) -> None:
         payment = snap.payments.get(str(key.resource_id))
         if op.status == 201:
             if op.payment_id != str(key.resource_id) or payment is None or \
-                    payment.status != "succeeded" or payment.amount != op.result.get("amount"):
+                    payment.status not in CHARGED or payment.amount != op.result.get("amount"):
                 verdict.add("lost", f"{where}: 201 for {op.payment_id}, payment row "
                                     f"{None if payment is None else payment.status}")
         elif op.status == 402 and (payment is None or payment.status != "failed"):
@@ -107,22 +108,9 @@ def _payments(verdict: Verdict, client_keys: set[str | None], snap: Snapshot) ->
         events = snap.succeeded_events.get(pid, [])
         reservation = snap.reservations.get(pid)
         sold = snap.sold_movements.get(pid, 0)
-        if payment.status == "succeeded":
-            if not won:
-                verdict.add("lost", f"{where}: succeeded without a captured charge")
-            if len(events) != 1:
-                verdict.add("duplicated" if events else "lost",
-                            f"{where}: {len(events)} payment_succeeded events")
-            for event_id in events:
-                if event_id not in snap.inbox:
-                    verdict.add("lost", f"{where}: event {event_id} never applied by catalog")
-            if reservation is None or reservation["status"] != "committed":
-                verdict.add("lost", f"{where}: reservation "
-                                    f"{None if reservation is None else reservation['status']}")
-            elif sold != len(reservation["items"]):
-                verdict.add("duplicated" if sold > len(reservation["items"]) else "lost",
-                            f"{where}: {sold} sold movements for "
-                            f"{len(reservation['items'])} items")
+        if payment.status in CHARGED:
+            _charged(verdict, where, snap, won, events, reservation, sold)
+            refunded(verdict, pid, where, snap, reservation)
         else:
             if won:
                 verdict.add("unexpected", f"{where}: {payment.status} but charged")
@@ -130,35 +118,19 @@ def _payments(verdict: Verdict, client_keys: set[str | None], snap: Snapshot) ->
                 verdict.add("unexpected", f"{where}: {payment.status} but stock was sold")
 
 
-def _stock(verdict: Verdict, snap: Snapshot, initial: dict[str, int]) -> None:
-    sold_by_payments: Counter[str] = Counter()
-    for payment in snap.payments.values():
-        if payment.status in TERMINAL - {"failed"}:
-            for item in payment.items:
-                sold_by_payments[item["product_id"]] += int(item["quantity"])
-    totals = {"initial": 0, "available": 0, "reserved": 0, "sold": 0}
-    for pid, start in initial.items():
-        row = snap.products.get(pid)
-        if row is None:
-            verdict.add("lost", f"product {pid} missing")
-            continue
-        reserved = sum(r["items"].get(pid, 0) for r in snap.reservations.values()
-                       if r["status"] == "active")
-        sold = sum(r["items"].get(pid, 0) for r in snap.reservations.values()
-                   if r["status"] == "committed")
-        available = row.on_hand - row.reserved
-        for name, ok in (("initial stock recorded", row.initial == start),
-                         ("initial = available + reserved + sold",
-                          start == available + row.reserved + sold),
-                         ("reserved = active reservations", row.reserved == reserved),
-                         ("never negative", available >= 0 and row.reserved >= 0),
-                         ("movements add up to on hand", row.movements == row.on_hand),
-                         ("catalog sold = paid for", sold == sold_by_payments[pid])):
-            if not ok:
-                verdict.add("invariant", f"product {pid}: {name} fails (initial {start}, on "
-                                         f"hand {row.on_hand}, reserved {row.reserved}, sold "
-                                         f"{sold}, paid for {sold_by_payments[pid]})")
-        for name, value in (("initial", start), ("available", available),
-                            ("reserved", row.reserved), ("sold", sold)):
-            totals[name] += value
-    verdict.stats["stock"] = totals
+def _charged(verdict: Verdict, where: str, snap: Snapshot, won: list[Any], events: list[str],
+             reservation: dict[str, Any] | None, sold: int) -> None:
+    if not won:
+        verdict.add("lost", f"{where}: succeeded without a captured charge")
+    if len(events) != 1:
+        verdict.add("duplicated" if events else "lost",
+                    f"{where}: {len(events)} payment_succeeded events")
+    for event_id in events:
+        if event_id not in snap.inbox:
+            verdict.add("lost", f"{where}: event {event_id} never applied by catalog")
+    if reservation is None or reservation["status"] != "committed":
+        verdict.add("lost", f"{where}: reservation "
+                            f"{None if reservation is None else reservation['status']}")
+    elif sold != len(reservation["items"]):
+        verdict.add("duplicated" if sold > len(reservation["items"]) else "lost",
+                    f"{where}: {sold} sold movements for {len(reservation['items'])} items")

@@ -25,6 +25,7 @@ class Customer:
 class World:
     products: dict[str, int]  # product id -> initial stock
     customers: list[Customer]
+    admin: Customer
 
 
 async def call(client: httpx.AsyncClient, method: str, path: str, tries: int = 30,
@@ -50,8 +51,9 @@ async def login(client: httpx.AsyncClient, email: str, password: str) -> dict[st
 
 async def make_world(client: httpx.AsyncClient, admin: tuple[str, str], rng: random.Random,
                      products: int, customers: int, scarce_stock: int) -> World:
-    token = (await login(client, *admin))["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
+    boss = Customer(*admin)
+    boss.token = (await login(client, *admin))["access_token"]
+    auth = {"Authorization": f"Bearer {boss.token}"}
     stocks: dict[str, int] = {}
     for n in range(products):
         # One scarce product runs out during the run: out-of-stock answers are exercised too.
@@ -70,4 +72,4 @@ async def make_world(client: httpx.AsyncClient, admin: tuple[str, str], rng: ran
         response.raise_for_status()
         person.token = (await login(client, person.email, person.password))["access_token"]
         people.append(person)
-    return World(stocks, people)
+    return World(stocks, people, boss)

@@ -53,7 +53,7 @@ def summarize(ops: list[Op], records: list[Record], verdict: Verdict, extra: dic
               exits: list[Exit], t0: float, catalog_log: Path) -> dict[str, Any]:
     by_kind: dict[str, dict[str, int]] = {}
     for op in ops:
-        by_kind.setdefault(op.kind, Counter())[op.outcome] += 1  # type: ignore[index]
+        by_kind.setdefault(op.kind, Counter())[op.outcome] += 1
     statuses = Counter(op.status for op in ops if op.kind == "checkout")
     faults = [{**asdict(r), "first_ok_checkout_after_s": first_ok_after(ops, r.healed)}
               for r in records]

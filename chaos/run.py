@@ -30,10 +30,15 @@ from chaos.checker import Verdict, check  # noqa: E402
 from chaos.fixtures import make_world  # noqa: E402
 from chaos.history import History  # noqa: E402
 from chaos.infra import PrivatePostgres, PrivateRabbit  # noqa: E402
-from chaos.nemesis import Nemesis, full_plan, short_plan  # noqa: E402
+from chaos.nemesis import (  # noqa: E402
+    SERVICES,
+    Nemesis,
+    full_plan,
+    short_plan,
+)
 from chaos.procs import Exit  # noqa: E402
 from chaos.state import Databases, snapshot  # noqa: E402
-from chaos.suite import ADMIN_EMAIL, SERVICES, Suite, start_suite  # noqa: E402
+from chaos.suite import ADMIN_EMAIL, Suite, start_suite  # noqa: E402
 from chaos.workload import Rates, Workload  # noqa: E402
 
 TAIL = 15.0  # seconds of traffic after the last recovery

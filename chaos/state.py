@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 from shared.messaging.lag import outbox_lag
 
 SUCCEEDED_HANDLER = "catalog.on_payment_succeeded"
+REFUNDED_HANDLER = "catalog.on_payment_refunded"
 
 
 class Databases:
@@ -72,7 +73,10 @@ class Snapshot:
     reservations: dict[str, Any]  # reservation id -> {status, items}
     sold_movements: dict[str, int]  # reservation id -> number of "sold" movements
     succeeded_events: dict[str, list[str]]  # payment id -> payment_succeeded event ids
-    inbox: set[str] = field(default_factory=set)  # event ids the catalog applied
+    refunds: dict[str, list[Any]]  # payment id -> refund rows
+    refunded_events: dict[str, list[str]]  # payment id -> payment_refunded event ids
+    restock_movements: dict[str, int]  # payment id -> number of "refund restock" movements
+    inbox: set[str] = field(default_factory=set)  # event ids the catalog applied (both kinds)
     refresh_hashes: set[str] = field(default_factory=set)
     reconcile: list[dict[str, Any]] = field(default_factory=list)
 
@@ -92,21 +96,32 @@ def snapshot(db: Databases) -> Snapshot:
         FROM products p LEFT JOIN stock_movements m ON m.product_id = p.id
         WHERE p.category = 'chaos' GROUP BY p.id""")}
     reservations: dict[str, Any] = {}
-    for r in db.rows("catalog", "SELECT r.id, r.status, i.product_id, i.quantity FROM "
-                     "reservations r LEFT JOIN reservation_items i ON i.reservation_id = r.id"):
-        entry = reservations.setdefault(r.id, {"status": r.status, "items": {}})
+    for r in db.rows("catalog", "SELECT r.id, r.status, r.restocked_at, i.product_id, "
+                     "i.quantity FROM reservations r "
+                     "LEFT JOIN reservation_items i ON i.reservation_id = r.id"):
+        entry = reservations.setdefault(r.id, {"status": r.status, "items": {},
+                                               "restocked": r.restocked_at is not None})
         if r.product_id is not None:
             entry["items"][str(r.product_id)] = r.quantity
     sold = {r.rid: int(r.n) for r in db.rows("catalog", """
         SELECT substring(reason from 'reservation (.*)$') AS rid, count(*) AS n
         FROM stock_movements WHERE reason LIKE 'sold%reservation %' GROUP BY 1""")}
-    events: dict[str, list[str]] = defaultdict(list)
-    for r in db.rows("payments", "SELECT event_id, payload->>'payment_id' AS pid FROM outbox "
-                     "WHERE event_type = 'payment_succeeded'"):
-        events[r.pid].append(str(r.event_id))
+    events: dict[str, dict[str, list[str]]] = {"payment_succeeded": defaultdict(list),
+                                               "payment_refunded": defaultdict(list)}
+    for r in db.rows("payments", "SELECT event_type, event_id, payload->>'payment_id' AS pid "
+                     "FROM outbox WHERE event_type IN ('payment_succeeded', 'payment_refunded')"):
+        events[r.event_type][r.pid].append(str(r.event_id))
+    refunds: dict[str, list[Any]] = defaultdict(list)
+    for r in db.rows("payments", "SELECT * FROM refunds"):
+        refunds[str(r.payment_id)].append(r)
+    restocks = {r.pid: int(r.n) for r in db.rows("catalog", """
+        SELECT substring(reason from 'payment (.*)$') AS pid, count(*) AS n
+        FROM stock_movements WHERE reason LIKE 'refund restock: payment %' GROUP BY 1""")}
     inbox = {r.message_id for r in db.rows(
-        "catalog", "SELECT message_id FROM inbox WHERE handler = :h", h=SUCCEEDED_HANDLER)}
+        "catalog", "SELECT message_id FROM inbox WHERE handler IN (:s, :r)",
+        s=SUCCEEDED_HANDLER, r=REFUNDED_HANDLER)}
     hashes = {bytes(r.token_hash).hex() for r in db.rows("auth", "SELECT token_hash FROM "
                                                           "refresh_tokens")}
     return Snapshot(keys, payments, dict(charges), stray, products, reservations, sold,
-                    dict(events), inbox, hashes, db.reconcile())
+                    dict(events["payment_succeeded"]), dict(refunds),
+                    dict(events["payment_refunded"]), restocks, inbox, hashes, db.reconcile())

@@ -1,8 +1,8 @@
-"""The workload: open-loop checkouts, logins and product reads at fixed rates (asyncio + httpx).
+"""The workload: open-loop checkouts, logins and product reads at fixed rates (asyncio + httpx),
+and admin refunds (with restock) of some payments right after they succeeded.
 
-A checkout gets a fresh Idempotency-Key and is retried with that same key on a timeout, a 5xx,
-a dropped connection or "same key still in flight" (409), until a definite answer (201, 402,
-409 out of stock) or the end of the workload; then it is indeterminate.
+Checkouts and refunds carry a fresh Idempotency-Key and are retried with that same key until a
+definite answer or the end of the workload (chaos.client); then they are indeterminate.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import Any
 
 import httpx
 
-from chaos.fixtures import Customer, World
-from chaos.history import History, Op
+from chaos.client import ATTEMPT_TIMEOUT, login, post_until_definite
+from chaos.fixtures import World
+from chaos.history import History
 
 METHODS = (["tok_visa"] * 17 + ["tok_chargeDeclined", "tok_chargeDeclinedInsufficientFunds"]
            + ["tok_processingError"])
-ATTEMPT_TIMEOUT = 8.0  # the gateway answers within its 5 s RPC timeout
+REFUND_SHARE = 0.1  # of succeeded checkouts, refunded in full with restock at once
 MAX_INFLIGHT = 64
 
 
@@ -76,58 +77,40 @@ class Workload:
                    "payment_method": rng.choice(METHODS)}
         op = self.history.new("checkout", user=customer.email, key=str(uuid.uuid4()),
                               request=request)
-        backoff = 0.25
-        while True:
-            status, body = await self._post_checkout(op, customer)
-            if status == 201:
-                op.payment_id, op.result = body.get("id"), _payment(body)
-                return self.history.complete(op, "ok", status)
-            if status == 402 or (status == 409 and body.get("code") == "out_of_stock"):
-                op.payment_id = body.get("payment_id")
-                op.result = {k: body.get(k) for k in ("code", "decline_code", "payment_id")}
-                return self.history.complete(op, "fail", status)
-            if status is not None and status < 500 and status not in (401, 409, 429):
-                op.unexpected = f"HTTP {status}: {str(body)[:200]}"
-                return self.history.complete(op, "fail", status)
-            op.status = status
-            if self.stopping.is_set():
-                return  # no definite answer: indeterminate (History.close writes it)
-            await asyncio.sleep(backoff * (0.5 + self.rng.random()))
-            backoff = min(backoff * 2, 3.0)
+        status, body = await post_until_definite(self.client, op, "/payments", customer,
+                                                 self.stopping, rng)
+        if status is None:
+            return  # no definite answer: indeterminate (History.close writes it)
+        if status == 201:
+            op.payment_id, op.result = body.get("id"), _payment(body)
+            self.history.complete(op, "ok", status)
+            if rng.random() < REFUND_SHARE:
+                await self._refund(str(op.payment_id))
+            return
+        op.payment_id = body.get("payment_id")
+        op.result = {k: body.get(k) for k in ("code", "decline_code", "payment_id")}
+        if status != 402 and not (status == 409 and body.get("code") == "out_of_stock"):
+            op.unexpected = f"HTTP {status}: {str(body)[:200]}"
+        self.history.complete(op, "fail", status)
 
-    async def _post_checkout(self, op: Op, customer: Customer) -> tuple[int | None,
-                                                                        dict[str, Any]]:
-        op.attempts += 1
-        headers = {"Idempotency-Key": op.key or "", "Authorization": f"Bearer {customer.token}"}
-        try:
-            response = await self.client.post("/payments", json=op.request, headers=headers,
-                                              timeout=ATTEMPT_TIMEOUT)
-        except httpx.TimeoutException:
-            op.statuses.append("timeout")
-            return None, {}
-        except httpx.TransportError as exc:
-            op.statuses.append(type(exc).__name__)
-            return None, {}
-        op.statuses.append(str(response.status_code))
-        if response.status_code == 401:
-            await self._relogin(customer)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"raw": response.text[:200]}
-        return response.status_code, body if isinstance(body, dict) else {"raw": body}
-
-    async def _relogin(self, customer: Customer) -> None:
-        async with customer.lock:
-            response = await self._login_once(customer)
-            if response is not None and response.status_code == 200:
-                customer.token = response.json()["access_token"]
+    async def _refund(self, payment_id: str) -> None:
+        admin = self.world.admin
+        op = self.history.new("refund", user=admin.email, key=str(uuid.uuid4()),
+                              request={"restock": True}, payment_id=payment_id)
+        status, body = await post_until_definite(
+            self.client, op, f"/payments/{payment_id}/refunds", admin, self.stopping, self.rng)
+        if status is None:
+            return
+        op.result = {k: body.get(k) for k in ("id", "amount", "restock", "code")}
+        if status != 201:
+            op.unexpected = f"refund of a succeeded payment: HTTP {status}: {str(body)[:200]}"
+        self.history.complete(op, "ok" if status == 201 else "fail", status)
 
     async def _login(self) -> None:
         customer = self.rng.choice(self.world.customers)
         op = self.history.new("login", user=customer.email)
         op.attempts = 1
-        response = await self._login_once(customer, op)
+        response = await login(self.client, customer, op)
         if response is None:
             return  # indeterminate: a refresh-token family may or may not have been created
         op.statuses.append(str(response.status_code))
@@ -140,15 +123,6 @@ class Workload:
             self.history.complete(op, "fail", response.status_code)
         else:
             op.status = response.status_code
-
-    async def _login_once(self, customer: Customer, op: Op | None = None) -> httpx.Response | None:
-        try:
-            return await self.client.post("/auth/login", timeout=ATTEMPT_TIMEOUT, json={
-                "email": customer.email, "password": customer.password})
-        except httpx.HTTPError as exc:
-            if op is not None:
-                op.statuses.append(type(exc).__name__)
-            return None
 
     async def _read(self) -> None:
         product_id = self.rng.choice(sorted(self.world.products))
