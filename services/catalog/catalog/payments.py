@@ -37,12 +37,22 @@ def payment_succeeded(tx: Tx, event_id: str, payment_id: str) -> str:
     return _commit_late(tx, record)
 
 
+class SaleNotApplied(Exception):
+    """A restocking refund arrived before the payment_succeeded it refunds (events are not
+    ordered: each has its own queue). Raised so the refund is retried later, not dropped."""
+
+
 def payment_refunded(tx: Tx, event_id: str, payment_id: str, restock: bool) -> str:
     if not tx.inbox.claim(REFUNDED_HANDLER, event_id):
         return "duplicate"
     if not restock:
         return "no restock"
     record = tx.reservations.get(payment_id)
+    if record is not None and record.status == "active":
+        # Rolls the inbox claim back with the rest: the consumer retries with backoff, and
+        # parks the event if the sale never arrives (never "nothing to restock" for good).
+        raise SaleNotApplied(f"payment {payment_id} is refunded with restock but its "
+                             "payment_succeeded is not applied yet; retrying")
     if record is None or record.status != "committed":
         log.warning("restock refused: no committed reservation",
                     extra={"payment_id": payment_id, "status": record and record.status})
