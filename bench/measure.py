@@ -22,9 +22,11 @@ class Clocks:
 
     def __init__(self, procs: suite.Processes, databases: list[str]) -> None:
         self.pids = {name: child.pid for name, child in procs.children.items()}
-        broker = suite.broker_pid()
-        if broker is not None:
-            self.pids["rabbitmq"] = broker
+        # Shared servers: other people's traffic on them is counted too (see the load line).
+        for name, command in (("rabbitmq", "beam.smp"), ("redis", "redis-server")):
+            pid = suite.pid_of(command)
+            if pid is not None:
+                self.pids[name] = pid
         self.databases = databases
         self._backends = module("checkout").backends  # PG backends serving these databases
 

@@ -260,10 +260,15 @@ def load_average() -> str:
 
 def broker_pid() -> int | None:
     """The RabbitMQ node's pid (read-only use: its CPU clock), if this machine runs one."""
+    return pid_of("beam.smp")
+
+
+def pid_of(command: str) -> int | None:
+    """The first process whose command name is `command` (read-only use: its CPU clock)."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "beam.smp":
+                if (entry / "comm").read_text().strip() == command:
                     return int(entry.name)
     return None
 

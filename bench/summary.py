@@ -7,7 +7,7 @@ from typing import Any
 
 from scenarios import LABELS, Scenario
 
-CPU_COLUMNS = ("auth", "catalog", "payments", "rabbitmq", "postgres", "wrk")
+CPU_COLUMNS = ("auth", "catalog", "payments", "rabbitmq", "postgres", "redis", "wrk")
 
 
 def _system(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -23,6 +23,9 @@ def _system(samples: list[dict[str, Any]]) -> dict[str, Any]:
         "requests": requests,
         "cpu_ms_per_request": {name: 1000 * c / requests if requests else float("nan")
                                for name, c in cpu.items()},
+        # Every process of the run but the load generator: what one request costs the machine.
+        "cpu_ms_total": (1000 * sum(c for name, c in cpu.items() if name != "wrk") / requests
+                         if requests else float("nan")),
         # Busy CPU of the whole machine that none of this run's processes spent.
         "other_load_cores": (busy - sum(cpu.values())) / seconds if seconds else 0.0,
     }
@@ -34,16 +37,17 @@ def summarise(samples: list[dict[str, Any]], scenarios: list[Scenario]) -> dict[
         systems = {name: _system([s for s in samples if s["scenario"] == scenario.key
                                   and s["system"] == name]) for name in scenario.systems}
         ours = systems[scenario.systems[0]]
-        ratio = paired = None
+        ratio = paired = cpu_ratio = None
         if len(scenario.systems) == 2:
             base = systems[scenario.systems[1]]
             ratio = ours["rps"] / base["rps"] if base["rps"] else float("inf")
+            cpu_ratio = base["cpu_ms_total"] / ours["cpu_ms_total"]
             per_round = [a / b for a, b in zip(ours["rps_rounds"], base["rps_rounds"],
                                                strict=True) if b]
             paired = statistics.median(per_round) if per_round else None
         met = scenario.goal.met(ours, ratio) if scenario.goal is not None else None
         out[scenario.key] = {"systems": systems, "ratio": ratio, "ratio_paired_median": paired,
-                             "goal_met": met}
+                             "cpu_ratio": cpu_ratio, "goal_met": met}
     out["errors"] = sum(sys["errors"] for s in out.values() for sys in s["systems"].values())
     out["other_load_cores"] = statistics.mean(
         s["other_load_cores"] for v in out.values() if isinstance(v, dict)
@@ -56,8 +60,8 @@ def _figure(s: dict[str, Any], unit: str) -> str:
 
 
 def summary_table(summary: dict[str, Any], scenarios: list[Scenario]) -> list[str]:
-    rows = ["| scenario | ours | baseline | ratio | goal | met |",
-            "|---|---|---|---:|---|---|"]
+    rows = ["| scenario | ours | baseline | ratio | per-round ratios, median | CPU per request, "
+            "baseline / ours | goal | met |", "|---|---|---|---:|---:|---:|---|---|"]
     for scenario in scenarios:
         s = summary[scenario.key]
         ours = s["systems"][scenario.systems[0]]
@@ -65,18 +69,21 @@ def summary_table(summary: dict[str, Any], scenarios: list[Scenario]) -> list[st
         if len(scenario.systems) == 2:
             name = scenario.systems[1]
             base = f"{LABELS[name]}: {_figure(s['systems'][name], scenario.unit)}"
-        ratio = f"{s['ratio']:.2f}x" if s["ratio"] is not None else "-"
+        ratios = [f"{s[k]:.2f}x" if s[k] is not None else "-"
+                  for k in ("ratio", "ratio_paired_median", "cpu_ratio")]
         goal = scenario.goal.text if scenario.goal else "-"
         met = {None: "-", True: "met", False: "**NOT met**"}[s["goal_met"]]
         rows.append(f"| {scenario.title} | {LABELS[scenario.systems[0]]}: "
-                    f"{_figure(ours, scenario.unit)} | {base} | {ratio} | {goal} | {met} |")
+                    f"{_figure(ours, scenario.unit)} | {base} | {' | '.join(ratios)} | {goal} | "
+                    f"{met} |")
     return rows
 
 
 def detail_table(summary: dict[str, Any], scenarios: list[Scenario]) -> list[str]:
     rows = ["| scenario | system | c | per s (median) | p50 ms | p90 ms | p99 ms | errors | "
-            "CPU ms/req: front | " + " | ".join(CPU_COLUMNS) + " | per-round per s |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(CPU_COLUMNS) + "---|"]
+            "CPU ms/req: all | front | " + " | ".join(CPU_COLUMNS) + " | per-round per s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(CPU_COLUMNS)
+            + "---|"]
     for scenario in scenarios:
         for name in scenario.systems:
             s = summary[scenario.key]["systems"][name]
@@ -85,7 +92,8 @@ def detail_table(summary: dict[str, Any], scenarios: list[Scenario]) -> list[str
                                 for c in CPU_COLUMNS)
             rows.append(f"| {scenario.key} | {LABELS[name]} (`{name}`) | {scenario.connections} "
                         f"| {s['rps']:.1f} | {s['p50_ms']:.2f} | {s['p90_ms']:.2f} | "
-                        f"{s['p99_ms']:.2f} | {s['errors']} | {cpu[name]:.2f} | {others} | "
+                        f"{s['p99_ms']:.2f} | {s['errors']} | {s['cpu_ms_total']:.2f} | "
+                        f"{cpu[name]:.2f} | {others} | "
                         f"{', '.join(f'{r:.0f}' for r in s['rps_rounds'])} |")
     return rows
 
