@@ -4,7 +4,8 @@
 kill:<process> (SIGKILL; the supervisor restarts it), broker (SIGKILL the private node, restart
 it), postgres (immediate stop, restart), pause:<service> (SIGSTOP .. SIGCONT),
 latency|blackhole|reset:<service> (its link to the broker), duplicate (a delivered
-payment_succeeded again, byte-identical), poison (garbage JSON to a handler and an RPC queue).
+payment_succeeded again, byte-identical), poison (garbage JSON to a handler and an RPC queue),
+reorder (a refund handed to the catalog before its sale: chaos.scenarios).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import random
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,16 +49,17 @@ class Record:
 
 
 def short_plan(rng: random.Random) -> list[Fault]:
-    """CI: one service kill -9, one broker kill and restart, one duplicate, one poison."""
+    """CI: one service kill -9, one broker kill and restart, one duplicate, one poison, and a
+    refund handed to the catalog before its sale (chaos.scenarios)."""
     return [Fault("duplicate"), Fault("poison"), Fault("kill", rng.choice(SERVICES)),
-            Fault("broker", hold=3.0)]
+            Fault("reorder"), Fault("broker", hold=3.0)]
 
 
 def full_plan(rng: random.Random, count: int) -> list[Fault]:
     """Every kind of fault once, shuffled, then random ones (random targets and holds); the
     run takes as many as fit in its duration."""
     kinds = [*(("kill", t) for t in (*SERVICES, "gateway")), ("broker", ""), ("postgres", ""),
-             ("duplicate", ""), ("poison", ""), *((k, "") for k in PER_SERVICE)]
+             ("duplicate", ""), ("poison", ""), ("reorder", ""), *((k, "") for k in PER_SERVICE)]
     first = kinds[:]
     rng.shuffle(first)
     return [_fault(rng, *kind) for kind in first + [rng.choice(kinds) for _ in range(count)]]
@@ -77,6 +80,8 @@ class Nemesis:
         self.records: list[Record] = []
         self.poison_ids: set[str] = set()
         self.duplicated: list[str] = []  # payment ids whose event was republished
+        # Faults that need the client (chaos.scenarios), set by the runner: kind -> coroutine.
+        self.scenarios: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {}
 
     def now(self) -> float:
         return round(time.time() - self.t0, 3)
@@ -105,6 +110,8 @@ class Nemesis:
 
     async def _inflict(self, fault: Fault) -> dict[str, Any] | None:
         sup, target = self.suite.supervisor, fault.target
+        if fault.kind in self.scenarios:
+            return await self.scenarios[fault.kind]()
         if fault.kind == "kill":
             return {"pid": sup.kill(target, signal.SIGKILL)}
         if fault.kind == "pause":

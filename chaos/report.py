@@ -40,11 +40,13 @@ def first_ok_after(ops: list[Op], t: float) -> float | None:
 
 
 def unexplained_exits(exits: list[Exit], records: list[Record], t0: float) -> list[str]:
-    killed = [(r.fault.split(":", 1)[1], r.start) for r in records if r.fault.startswith("kill:")]
+    """Exits not inside a fault that killed that process (from its start to 10 s after heal)."""
+    killed = [(r.fault.split(":", 1)[1] if r.fault.startswith("kill:")
+               else str(r.detail.get("killed")), r.start - 1, r.healed + 10) for r in records]
     found = []
     for e in exits:
         at = e.at - t0
-        if not any(name == e.name and start - 1 <= at <= start + 10 for name, start in killed):
+        if not any(name == e.name and start <= at <= end for name, start, end in killed):
             found.append(f"{e.name} exited with {e.code} at t={at:.1f}s")
     return found
 

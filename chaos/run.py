@@ -26,7 +26,8 @@ sys.path[0] = str(ROOT)  # `chaos` as a package (not this directory first)
 import httpx  # noqa: E402
 
 from chaos import amqp, heal, report  # noqa: E402
-from chaos.checker import Verdict, check  # noqa: E402
+from chaos.checker import check  # noqa: E402
+from chaos.fault_checks import fault_checks  # noqa: E402
 from chaos.fixtures import make_world  # noqa: E402
 from chaos.history import History  # noqa: E402
 from chaos.infra import PrivatePostgres, PrivateRabbit  # noqa: E402
@@ -36,7 +37,7 @@ from chaos.nemesis import (  # noqa: E402
     full_plan,
     short_plan,
 )
-from chaos.procs import Exit  # noqa: E402
+from chaos.scenarios import refund_before_sale  # noqa: E402
 from chaos.state import Databases, snapshot  # noqa: E402
 from chaos.suite import ADMIN_EMAIL, Suite, start_suite  # noqa: E402
 from chaos.workload import Rates, Workload  # noqa: E402
@@ -75,6 +76,7 @@ async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
         history = History(out / "history.jsonl", t0)
         workload = Workload(client, world, history, rng)
         nemesis = Nemesis(suite, rabbit, pg, db, t0)
+        nemesis.scenarios["reorder"] = lambda: refund_before_sale(workload, suite, db)
         plan = short_plan(rng) if args.short else full_plan(rng, int(args.duration // 10))
         gaps = (4.0, 6.0) if args.short else (8.0, 16.0)
         rates = Rates(args.rate, args.rate / 6, args.rate)
@@ -92,7 +94,7 @@ async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
     snap = await asyncio.to_thread(snapshot, db)
     parked = await asyncio.to_thread(amqp.parked, rabbit.uri)
     verdict = check(ops, snap, world.products, parked, nemesis.poison_ids)
-    _messaging_checks(verdict, nemesis, quiet, out, suite.supervisor.exits)
+    fault_checks(verdict, nemesis, quiet, out / "logs" / "catalog.log", suite.supervisor.exits)
     db.dispose()
     extra = {"seed": args.seed, "mode": "short" if args.short else "full",
              "duration_s": args.duration, "checkout_rate": args.rate,
@@ -110,23 +112,6 @@ async def timeline(faults: Coroutine[Any, Any, None], duration: float,
     await nemesis
     await asyncio.sleep(TAIL)
     stop.set()
-
-
-def _messaging_checks(verdict: Verdict, nemesis: Nemesis, quiet: heal.Quiescence,
-                      out: Path, exits: list[Exit]) -> None:
-    if not quiet.converged:
-        verdict.add("invariant", f"no quiescence: still busy {quiet.busy}")
-    absorbed = report.absorbed(out / "logs" / "catalog.log")
-    for payment_id in nemesis.duplicated:
-        if payment_id not in absorbed:
-            verdict.add("duplicated", f"injected duplicate of payment {payment_id}'s event "
-                                      "was not turned away by the inbox")
-    for exit_ in report.unexplained_exits(exits, nemesis.records, nemesis.t0):
-        verdict.add("unexpected", f"a process died that the nemesis did not kill: {exit_}")
-    for record in nemesis.records:
-        reply = record.detail.get("rpc_reply", "")
-        if record.fault == "poison" and "BadRequest" not in str(reply):
-            verdict.add("unexpected", f"poison RPC request answered {reply!r}, not BadRequest")
 
 
 def _on_signal(signum: int, frame: object) -> NoReturn:
