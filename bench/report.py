@@ -67,7 +67,7 @@ def summarise(samples: list[dict[str, Any]], service: str, goal: float) -> dict[
 def conditions(meta: dict[str, Any], other_load: float) -> str:
     m, v = meta["machine"], meta["versions"]
     lines = [
-        f"- Command: `{meta['command']}` (`make bench` runs the same without arguments)",
+        f"- Command: `{meta['command']}` (the trivial-RPC pair of the `make bench` harness)",
         f"- Run: {meta['started_utc']}, {meta['minutes']} min in all; {meta['rounds']} rounds "
         f"x {meta['duration_s']:g} s per system, ABBA order, after {meta['warmup_s']:g} s "
         f"warm-up each; wrk -t2 -c{meta['connections']}; code at {meta['source']}",
