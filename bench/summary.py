@@ -102,7 +102,8 @@ def markdown(summary: dict[str, Any], scenarios: list[Scenario], meta: dict[str,
     m, v = meta["machine"], meta["versions"]
     books = meta.get("books")
     lines = [
-        f"- Command: `{meta['command']}`",
+        f"- Command: `{meta['command']}`"
+        + (" (`make bench`)" if meta["command"].endswith("bench/run.py") else ""),
         f"- Run: {meta['started_utc']}, {meta['minutes']} min in all; {meta['rounds']} "
         f"interleaved rounds (ABBA) x {meta['duration_s']:g} s per scenario and system, after "
         f"{meta['warmup_s']:g} s warm-up each; wrk -t2; {meta['products']} seeded products; "
