@@ -80,7 +80,8 @@ router = APIRouter(prefix="/payments", tags=["payments"], route_class=JsonRoute)
 CHECKOUT_DOC = ("Prices come from the catalog. Stock is reserved, the card charged, and the "
                 "reservation committed; a decline releases it. 409 is out of stock or the same "
                 "key still in flight; 422 is a bad body, an unknown product, several "
-                "currencies, an unsupported method or the key reused with another body.")
+                "currencies, a total above 10^15 minor units, an unsupported method or the key "
+                "reused with another body.")
 CHECKOUT_ERRORS = {
     **problem_responses(400, 401, 409, 413, 415, 422, 429, *UPSTREAM),
     402: {"model": Declined, "content": {PROBLEM_JSON: {}}, "description": "Declined"},

@@ -15,6 +15,10 @@ from typing import Any, Protocol
 
 from shared.errors import NotFound, ValidationFailed
 
+# The most one payment can be, in minor units: the catalog's highest price. Amounts and the
+# ledger's sums are 64-bit in PostgreSQL; a bigger total was a 500 (overflow) before this.
+MAX_AMOUNT = 10**15
+
 
 class CatalogPort(Protocol):
     def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]: ...
@@ -48,8 +52,8 @@ class Priced:
 
 
 def price(catalog: CatalogPort, wanted: list[dict[str, Any]]) -> Priced:
-    """Prices from the catalog, never from the client. Unknown/deleted products and mixed
-    currencies are 422."""
+    """Prices from the catalog, never from the client. Unknown/deleted products, mixed
+    currencies and a total above MAX_AMOUNT are 422."""
     ids = [item["product_id"] for item in wanted]
     try:
         found = catalog.get_products(ids)
@@ -71,4 +75,7 @@ def price(catalog: CatalogPort, wanted: list[dict[str, Any]]) -> Priced:
                       "name": product["name"], "unit_price": int(product["price"]),
                       "quantity": item["quantity"]})
     amount = sum(line["unit_price"] * line["quantity"] for line in lines)
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed(f"A payment can be at most {MAX_AMOUNT} minor units.",
+                               [{"field": "items", "message": "the total is too large"}])
     return Priced(amount=amount, currency=currencies.pop(), items=lines)
