@@ -1,10 +1,10 @@
 """No error answer carries a stack trace or exception text.
 
 First the requests that used to end in a 500 (found by tests/fuzz and these tests): U+0000 in
-text PostgreSQL stores or searches, and stock pushed past a 32-bit integer. They are 4xx
-problems now. Then every error response any test of tests/security received (conftest.SEEN;
-this module's name sorts it last) is scanned for tracebacks, exception class names and driver
-messages. Every 5xx among them must be the bare problem document.
+text PostgreSQL stores or searches, stock pushed past a 32-bit integer, a checkout total past a
+64-bit one. They are 4xx problems now. Then every error response any test of tests/security
+received (conftest.SEEN; this module's name sorts it last) is scanned for tracebacks, exception
+class names and driver messages. Every 5xx among them must be the bare problem document.
 """
 
 from __future__ import annotations
@@ -50,6 +50,19 @@ def test_stock_beyond_the_maximum_is_a_409_not_a_500(http, admin: Actor):
         assert "maximum" in conflict["detail"]
     topped = http.post(path, headers=admin.headers, json={"delta": 100_000_000, "reason": "top"})
     assert topped.status_code == 200 and topped.json()["available"] == 1_000_000_000
+
+
+def test_a_total_beyond_64_bits_is_a_422_not_a_500(http, admin: Actor, alice: Actor):
+    created = http.post("/products", headers=admin.headers, json={
+        "sku": f"DEAR-{uuid.uuid4().hex[:8]}", "name": "Island", "price": 10**15, "stock": 10**6})
+    assert created.status_code == 201, created.text
+    before = http.get("/payments", headers=alice.headers).json()["items"]
+    for quantity in (2, 1000):  # 10^18 fits 64 bits; 10 such lines would not
+        items = [{"product_id": created.json()["id"], "quantity": quantity}] * 10
+        response = http.post("/payments", json={"items": items, "payment_method": "tok_visa"},
+                             headers={**alice.headers, "Idempotency-Key": uuid.uuid4().hex})
+        assert "items" in {e["field"] for e in problem(response, 422)["errors"]}
+    assert http.get("/payments", headers=alice.headers).json()["items"] == before
 
 
 def test_no_response_leaks_internals():
