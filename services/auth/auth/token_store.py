@@ -29,7 +29,9 @@ class SqlRefreshTokens:
                         refresh_families.c.revoked_at)
                  .join(refresh_families, refresh_families.c.id == refresh_tokens.c.family_id)
                  .where(refresh_tokens.c.token_hash == token_hash)
-                 .with_for_update(of=refresh_families))
+                 # Lock the token row too: a transaction that waited here re-reads only the rows
+                 # it locked, so without it a concurrent refresh sees a stale unspent token.
+                 .with_for_update(of=(refresh_tokens, refresh_families)))
         row = self.session.execute(query).first()
         if row is None:
             return None
