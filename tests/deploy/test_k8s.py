@@ -16,6 +16,7 @@ from tests.deploy.support import (
     APP_COMPONENTS,
     K8S,
     SERVICES,
+    compose_config,
     find,
     generated,
     kustomize,
@@ -224,8 +225,14 @@ def test_dev_credentials_agree_between_servers_and_clients() -> None:
 
 
 def test_dev_postgres_init_is_the_compose_one() -> None:
-    assert (K8S / "overlays/dev/postgres/init-roles.sql").read_bytes() == \
-        (ROOT / "deploy/postgres/init-roles.sql").read_bytes()
+    """One file: the dev overlay's ConfigMap is generated from the file compose mounts, and no
+    copy of it lives under deploy/k8s."""
+    sql = ROOT / "deploy/postgres/init-roles.sql"
+    volumes = compose_config()["services"]["postgres"]["volumes"]
+    assert any(v.startswith(f"{sql}:/docker-entrypoint-initdb.d/") for v in volumes), volumes
+    init = generated(kustomize("dev"), "ConfigMap", "postgres-init")
+    assert init["data"] == {"init-roles.sql": sql.read_text()}
+    assert not list(K8S.rglob("*.sql"))
 
 
 Spec = dict[str, Any]
