@@ -98,3 +98,32 @@ def test_the_session_is_only_available_inside_the_block(engine: Engine):
         assert uow.session.execute(text("SELECT 1")).scalar() == 1
     with pytest.raises(RuntimeError):
         _ = uow.session
+
+
+def _kill_pooled_backend(engine: Engine) -> None:
+    """Terminate the server side of the (only) pooled connection, as a database restart does."""
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with make_engine(str(engine.url.render_as_string(hide_password=False)),
+                     pool_size=1).connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+def test_an_idle_dead_connection_is_replaced_on_checkout(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    import shared.db
+
+    _kill_pooled_backend(engine)
+    monkeypatch.setattr(shared.db, "IDLE_PING_SECONDS", 0.0)  # every checkout counts as idle
+    with UnitOfWorkFactory(engine)() as uow:
+        assert uow.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_busy_dead_connection_fails_once_then_the_pool_recovers(engine: Engine):
+    from sqlalchemy.exc import OperationalError
+
+    _kill_pooled_backend(engine)  # not idle long enough to be pinged: the statement meets it
+    with pytest.raises(OperationalError), UnitOfWorkFactory(engine)() as uow:
+        uow.session.execute(text("SELECT 1"))
+    with UnitOfWorkFactory(engine)() as uow:
+        assert uow.session.execute(text("SELECT 1")).scalar() == 1
