@@ -2,29 +2,34 @@
 
 Each gateway process binds its own exclusive, auto-delete queue on `catalog.events` (so every
 gateway sees every event, and the queue disappears with the process). The connection is kept up
-like gateway.rpc's: on loss the cache is switched off (reads go upstream) until the subscription
-is back, then emptied, because events may have been missed meanwhile.
+by gateway.amqp.Link, as gateway.rpc's is: on loss the cache is switched off at once (reads go
+upstream) until the subscription is back, then emptied, because events may have been missed
+meanwhile.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import uuid
+from collections.abc import Callable
+from typing import Any
 
-import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
+from pika.channel import Channel
+from pika.exchange_type import ExchangeType
 
+from gateway.amqp import RECONNECT_DELAY, Link
 from gateway.cache import ReadCache
 from shared import wire
+
+__all__ = ["EXCHANGE", "LISTING_EVENTS", "PRODUCT_EVENTS", "RECONNECT_DELAY",
+           "CacheInvalidator"]
 
 log = logging.getLogger(__name__)
 
 EXCHANGE = "catalog.events"
 PRODUCT_EVENTS = ("product_updated", "product_deleted", "stock_changed")
 LISTING_EVENTS = ("product_created",)  # a new product shows up on first pages
-RECONNECT_DELAY = 0.5
-_CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, RuntimeError)
 
 
 class CacheInvalidator:
@@ -33,72 +38,48 @@ class CacheInvalidator:
         self.cache = cache
         self.queue_name = f"gateway-cache-{uuid.uuid4()}"
         self.cache.live = False
-        self._connection: AbstractConnection | None = None
-        self._subscribed = asyncio.Event()
-        self._supervisor: asyncio.Task[None] | None = None
-        self._closing = False
+        self._link = Link(amqp_uri, self._subscribe, self._on_down, "catalog events")
 
     @property
     def subscribed(self) -> bool:
-        return self._subscribed.is_set()
+        return self._link.up
 
     async def start(self, wait: float = 5.0) -> None:
-        self._supervisor = asyncio.create_task(self._stay_subscribed())
-        try:
-            await asyncio.wait_for(self._subscribed.wait(), wait)
-        except TimeoutError:
+        if not await self._link.start(wait):
             log.warning("catalog events unreachable; the read cache stays off until they are")
 
     async def stop(self) -> None:
-        self._closing = True
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-        if self._connection is not None:
-            await self._connection.close()
+        await self._link.stop()
 
-    async def _stay_subscribed(self) -> None:
-        while not self._closing:
-            try:
-                self._connection = await aio_pika.connect(self.amqp_uri, timeout=3)
-                await self._subscribe(self._connection)
-                await self._until_closed(self._connection)
-            except asyncio.CancelledError:
-                raise
-            except _CONNECTION_ERRORS as exc:
-                log.warning("catalog events subscription failed: %s", type(exc).__name__)
-            self.cache.live = False
-            self._subscribed.clear()
-            await asyncio.sleep(RECONNECT_DELAY)
+    def _on_down(self) -> None:
+        self.cache.live = False
 
-    @staticmethod
-    async def _until_closed(connection: AbstractConnection) -> None:
-        closed = asyncio.Event()
-        connection.close_callbacks.add(lambda *_: closed.set())
-        await closed.wait()
-
-    async def _subscribe(self, connection: AbstractConnection) -> None:
-        channel = await connection.channel()
+    async def _subscribe(self, channel: Channel) -> None:
         # Same declaration as shared.messaging.topology (durable topic): idempotent.
-        exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC,
-                                                  durable=True)
-        queue = await channel.declare_queue(self.queue_name, exclusive=True, auto_delete=True)
+        await self._link.complete(lambda done: channel.exchange_declare(
+            EXCHANGE, exchange_type=ExchangeType.topic, durable=True, callback=done))
+        await self._link.complete(lambda done: channel.queue_declare(
+            self.queue_name, exclusive=True, auto_delete=True, callback=done))
         for event_type in PRODUCT_EVENTS + LISTING_EVENTS:
-            await queue.bind(exchange, routing_key=event_type)
-        await queue.consume(self._on_event, no_ack=True)
+            await self._link.complete(functools.partial(self._bind, channel, event_type))
+        await self._link.complete(lambda done: channel.basic_consume(
+            self.queue_name, self._on_event, auto_ack=True, callback=done))
         self.cache.clear()
         self.cache.live = True
-        self._subscribed.set()
         log.info("read cache subscribed to catalog events")
 
-    async def _on_event(self, message: AbstractIncomingMessage) -> None:
+    def _bind(self, channel: Channel, routing_key: str, done: Callable[..., None]) -> None:
+        channel.queue_bind(self.queue_name, EXCHANGE, routing_key=routing_key, callback=done)
+
+    def _on_event(self, _channel: Any, method: Any, _properties: Any, body: bytes) -> None:
         try:
-            payload = wire.loads(message.body)
+            payload = wire.loads(body)
             product_id = payload.get("product_id") if isinstance(payload, dict) else None
         except ValueError:
             product_id = None
-        if message.routing_key in PRODUCT_EVENTS and isinstance(product_id, str):
+        if method.routing_key in PRODUCT_EVENTS and isinstance(product_id, str):
             self.cache.invalidate_product(product_id)
-        elif message.routing_key in PRODUCT_EVENTS:
+        elif method.routing_key in PRODUCT_EVENTS:
             self.cache.clear()  # can't tell which product: drop everything
         else:
             self.cache.invalidate_listings()
