@@ -98,6 +98,10 @@ class TokenVerifier:
         return bool(self._keys)
 
     def verify(self, token: str) -> Identity:
+        return self.verify_expiring(token)[0]
+
+    def verify_expiring(self, token: str) -> tuple[Identity, int]:
+        """The identity and the token's `exp` (epoch seconds), for callers that cache it."""
         kid = self._kid(token)
         if self._source is not None and (kid not in self._keys or self._stale()):
             # One caller fetches; the others wait for its answer instead of failing meanwhile.
@@ -118,7 +122,7 @@ class TokenVerifier:
             raise _invalid("The access token has expired.") from None
         except jwt.PyJWTError:
             raise _invalid() from None
-        return _identity(claims)
+        return _identity(claims), int(claims["exp"])  # an int: _identity checked
 
     def refresh_due(self, token: str) -> bool:
         """True when `token`'s kid is unknown (or the keys are stale) and a fetch is allowed now;

@@ -18,8 +18,9 @@ once per few seconds; the auth service itself passes `jwks_from="<its key depend
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -31,10 +32,39 @@ CONTEXT_KEY = "authorization"
 JWKS_SERVICE, JWKS_METHOD = "auth", "get_jwks"
 
 
+class Verifies(Protocol):
+    def verify(self, token: str) -> Identity: ...
+
+
+class VerifiedTokens:
+    """Tokens that verified, remembered briefly: a client's calls carry the same token, and
+    checking it (JWT parsing, an Ed25519 signature) on every call was a real share of a
+    checkout's CPU. Only a token that passed `verify_expiring` is stored, and only until the
+    earlier of its own `exp` and `ttl` from now (so a key withdrawn from the JWKS stops
+    counting within `ttl` too); anything else is verified in full, every time."""
+
+    def __init__(self, verifier: TokenVerifier, ttl: float = 30.0, size: int = 4096,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.verifier = verifier
+        self._ttl, self._size, self._clock = ttl, size, clock
+        self._entries: dict[str, tuple[Identity, float]] = {}
+
+    def verify(self, token: str) -> Identity:
+        now = self._clock()
+        hit = self._entries.get(token)
+        if hit is not None and now < hit[1]:
+            return hit[0]
+        identity, expires = self.verifier.verify_expiring(token)
+        if len(self._entries) >= self._size:
+            self._entries.clear()  # crude, but bounded and rare: a cache miss is only slower
+        self._entries[token] = (identity, min(float(expires), now + self._ttl))
+        return identity
+
+
 class Caller:
     """The worker's view of its caller; verifies the token once, on first use."""
 
-    def __init__(self, verifier: TokenVerifier, token: object) -> None:
+    def __init__(self, verifier: Verifies, token: object) -> None:
         self._verifier = verifier
         self._token = token
         self._identity: Identity | None = None
@@ -66,18 +96,22 @@ class Caller:
 
 class Principal(DependencyProvider):  # type: ignore[misc]
     def __init__(self, jwks_from: str | None = None, timeout: float = 5.0,
-                 refresh_interval: float = 5.0) -> None:
+                 refresh_interval: float = 5.0, cache_seconds: float = 30.0) -> None:
         self._jwks_from = jwks_from
         self._timeout = timeout
         self._refresh_interval = refresh_interval
+        self._cache_seconds = cache_seconds
         self.verifier: TokenVerifier | None = None
+        self._tokens: Verifies | None = None
 
     def setup(self) -> None:
         self.verifier = TokenVerifier(self._fetch_jwks, refresh_interval=self._refresh_interval)
+        self._tokens = (VerifiedTokens(self.verifier, self._cache_seconds)
+                        if self._cache_seconds > 0 else self.verifier)
 
     def get_dependency(self, worker_ctx: Any) -> Caller:
-        assert self.verifier is not None, "Principal used before setup()"
-        return Caller(self.verifier, worker_ctx.context_data.get(CONTEXT_KEY))
+        assert self._tokens is not None, "Principal used before setup()"
+        return Caller(self._tokens, worker_ctx.context_data.get(CONTEXT_KEY))
 
     def _fetch_jwks(self) -> Mapping[str, Any]:
         if self._jwks_from is not None:
