@@ -1,5 +1,6 @@
 """Catalog events end to end in the running suite: payments' events commit and restock
-reservations once; catalog events invalidate another gateway's cache."""
+reservations once; catalog events invalidate another gateway's cache; the cache's subscription
+survives a broker loss (cache off at once, back and emptied on reconnection)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import sys
 import time
 import uuid
 
-import aio_pika
 import httpx
+import pika
 import pytest
 
+from gateway.cache import ReadCache
+from gateway.cache_events import CacheInvalidator
 from gateway.rpc import RpcClient
 from shared import wire
+from tests.support.faultproxy import FaultProxy
 from tests.support.suite import free_port
 
 DEADLINE = 20.0
@@ -54,14 +58,22 @@ async def _rpc(amqp_uri, method, *args):
 
 
 async def _publish(amqp_uri, event_type, payload, times):
-    connection = await aio_pika.connect(amqp_uri)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.declare_exchange("payments.events", "topic", durable=True)
+    await asyncio.to_thread(_publish_blocking, amqp_uri, event_type, payload, times)
+
+
+def _publish_blocking(amqp_uri, event_type, payload, times):
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.exchange_declare("payments.events", "topic", durable=True)
         for _ in range(times):  # a republished event: byte-identical, same event_id
-            await exchange.publish(aio_pika.Message(
-                wire.dumpb(payload), content_type="application/json",
-                message_id=payload["event_id"], delivery_mode=2), routing_key=event_type)
+            channel.basic_publish("payments.events", event_type, wire.dumpb(payload),
+                                  pika.BasicProperties(content_type="application/json",
+                                                       message_id=payload["event_id"],
+                                                       delivery_mode=2))
+    finally:
+        connection.close()
 
 
 def event(**fields):
@@ -165,3 +177,75 @@ def test_the_running_catalogs_sweeper_expires_reservations(http, admin, database
     assert http.get(f"/products/{pid}").json()["available"] == 0
     wait_for(lambda: http.get(f"/products/{pid}").json()["available"] == 2,
              "the sweeper gave the expired reservation's units back")
+
+
+def test_the_cache_is_off_while_its_events_connection_is_lost(amqp_uri):
+    """The invalidator talks to the broker through a fault proxy: when the proxy drops the
+    connection the cache is bypassed at once; once the subscription is back, the cache is
+    emptied (events may have been missed) and live again, with no restart."""
+
+    async def scenario(proxy):
+        cache = ReadCache(ttl=60)
+        invalidator = CacheInvalidator(proxy.uri(amqp_uri), cache)
+        await invalidator.start()
+        try:
+            assert invalidator.subscribed and cache.live
+            await cache.product("p1", _loader("v1"))
+            await asyncio.to_thread(proxy.stop)
+            await _until(lambda: not cache.live, 2.0)
+            assert not invalidator.subscribed
+            await asyncio.to_thread(proxy.start)
+            await _until(lambda: invalidator.subscribed, 15.0)
+            assert cache.live
+            return await cache.product("p1", _loader("v2"))  # emptied: loaded again
+        finally:
+            await invalidator.stop()
+
+    with FaultProxy.for_uri(amqp_uri) as proxy:
+        assert asyncio.run(scenario(proxy)) == "v2"
+
+
+def _loader(value):
+    async def load():
+        return value
+    return load
+
+
+async def _until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not true within {timeout} s"
+        await asyncio.sleep(0.02)
+
+
+def test_a_catalog_event_invalidates_the_product_it_names(amqp_uri):
+    def publish(event_type, body):
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        try:
+            channel = connection.channel()
+            channel.basic_publish("catalog.events", event_type, body,
+                                  pika.BasicProperties(content_type="application/json"))
+        finally:
+            connection.close()
+
+    async def scenario():
+        cache = ReadCache(ttl=60)
+        invalidator = CacheInvalidator(amqp_uri, cache)
+        await invalidator.start()
+        try:
+            assert await cache.product("p1", _loader("v1")) == "v1"
+            assert await cache.product("p2", _loader("v1")) == "v1"
+            await asyncio.to_thread(publish, "product_updated",
+                                    wire.dumpb(event(product_id="p1")))
+            await _until(lambda: not _cached(cache, "p1"), 5.0)
+            assert _cached(cache, "p2")  # only the named product
+            await asyncio.to_thread(publish, "stock_changed", b"not json")
+            await _until(lambda: not _cached(cache, "p2"), 5.0)  # which product? everything goes
+        finally:
+            await invalidator.stop()
+
+    asyncio.run(scenario())
+
+
+def _cached(cache, product_id):
+    return product_id in cache._products.entries

@@ -1,16 +1,21 @@
-"""gateway.rpc.RpcClient against the real broker (throwaway vhost) and a real nameko service."""
+"""gateway.rpc.RpcClient against the real broker (throwaway vhost) and a real nameko service,
+on asyncio's loop and on uvloop (what the gateway runs on); gateway.amqp.parameters."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pika
 import pytest
+import uvloop
 
+from gateway.amqp import HEARTBEAT, parameters
 from gateway.rpc import RpcClient
 from shared.errors import NotFound, ServiceUnavailable, SuiteError, UpstreamTimeout
 from tests.support.faultproxy import FaultProxy
@@ -18,7 +23,7 @@ from tests.support.faultproxy import FaultProxy
 Scenario = Callable[[RpcClient], Awaitable[Any]]
 
 
-def with_client(uri: str, scenario: Scenario, timeout: float = 5.0) -> Any:
+def with_client(uri: str, scenario: Scenario, timeout: float = 5.0, loop: str = "asyncio") -> Any:
     async def main() -> Any:
         client = RpcClient(uri, timeout)
         await client.start()
@@ -28,7 +33,7 @@ def with_client(uri: str, scenario: Scenario, timeout: float = 5.0) -> Any:
         finally:
             await client.stop()
 
-    return asyncio.run(main())
+    return uvloop.run(main()) if loop == "uvloop" else asyncio.run(main())
 
 
 async def timed(call: Awaitable[Any]) -> tuple[BaseException | None, float]:
@@ -232,3 +237,135 @@ def test_a_service_is_back_soon_after_a_long_broker_outage(amqp_uri, make_probe,
             return time.monotonic() - started
 
     assert with_client(amqp_uri, scenario) < 5.0
+
+
+class Capture:
+    """A queue bound on nameko-rpc for `<service>.*`, read with a blocking pika connection:
+    what the client publishes, and a way to answer it like nameko would (or not)."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.service = f"capture_{uuid.uuid4().hex[:8]}"
+        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        self.channel = self.connection.channel()
+        self.channel.exchange_declare("nameko-rpc", "topic", durable=True)
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
+        self.channel.queue_bind(self.queue, "nameko-rpc", routing_key=f"{self.service}.*")
+
+    def take(self, timeout: float = 5.0) -> tuple[Any, Any, bytes]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is not None:
+                return method, properties, body
+            time.sleep(0.02)
+        raise AssertionError("no request published")
+
+    def answer(self, properties: Any, body: bytes) -> None:
+        self.channel.basic_publish("nameko-rpc", properties.reply_to, body, pika.BasicProperties(
+            correlation_id=properties.correlation_id, content_type="application/json"))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def capture(amqp_uri):
+    running = Capture(amqp_uri)
+    yield running
+    running.close()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_request_on_the_wire_and_the_replies_it_may_get(amqp_uri, capture, loop):
+    async def scenario(client: RpcClient) -> dict[str, Any]:
+        out: dict[str, Any] = {"reply_to": client.reply_to}
+        call = asyncio.ensure_future(timed(client.call(
+            capture.service, "do", 1, "a", x=None, timeout=2.5,
+            context={"request_id": "req-1", "call_id_stack": ""})))
+        out["request"] = await asyncio.to_thread(capture.take)
+        properties = out["request"][1]
+        await asyncio.to_thread(capture.answer, properties, b"{not json")
+        out["malformed"] = await call
+        call = asyncio.ensure_future(client.call(capture.service, "do"))
+        _, properties, _ = await asyncio.to_thread(capture.take)
+        await asyncio.to_thread(capture.answer, properties, b'{"result": 7, "error": null}')
+        out["answered"] = await call
+        return out
+
+    out = with_client(amqp_uri, scenario, loop=loop)
+
+    method, properties, body = out["request"]
+    assert method.exchange == "nameko-rpc" and method.routing_key == f"{capture.service}.do"
+    assert properties.content_type == "application/json"
+    assert properties.content_encoding == "utf-8"
+    assert properties.correlation_id and properties.message_id == properties.correlation_id
+    assert properties.reply_to == out["reply_to"]
+    assert properties.headers == {"nameko.request_id": "req-1"}  # empty values left out
+    assert properties.expiration == "2500"  # the timeout: not run later by anyone
+    assert properties.delivery_mode == 1
+    assert body == b'{"args":[1,"a"],"kwargs":{"x":null}}'
+    error, elapsed = out["malformed"]
+    assert type(error) is SuiteError and error.status == 500 and elapsed < 2.0
+    assert out["answered"] == 7
+
+
+def test_the_client_works_on_uvloop(amqp_uri, probe, proxy):
+    """The gateway runs uvicorn --loop uvloop: pika's adapter uses add_reader/add_writer."""
+
+    async def scenario(client: RpcClient) -> dict[str, Any]:
+        result: dict[str, Any] = {"ping": await client.call("probe", "ping")}
+        result["unknown"] = await timed(client.call("no_such_service", "ping"))
+        result["timeout"] = await timed(client.call("probe", "sleep", 3, timeout=0.5))
+        await asyncio.to_thread(proxy.stop)
+        await until(lambda: not client.connected, 2.0)
+        result["while_down"] = await timed(client.call("probe", "ping"))
+        await asyncio.to_thread(proxy.start)
+        await until(lambda: client.connected, 15.0)
+        result["after"] = await client.call("probe", "echo", "again")
+        return result
+
+    result = with_client(proxy.uri(amqp_uri), scenario, loop="uvloop")
+
+    assert result["ping"] == {"service": "probe", "status": "ok"}
+    error, elapsed = result["unknown"]
+    assert isinstance(error, ServiceUnavailable) and elapsed < 2.0
+    error, elapsed = result["timeout"]
+    assert isinstance(error, UpstreamTimeout) and 0.45 <= elapsed < 1.5
+    error, elapsed = result["while_down"]
+    assert isinstance(error, ServiceUnavailable) and elapsed < 0.5
+    assert result["after"] == {"args": ["again"], "kwargs": {}}
+
+
+def test_calls_with_no_broker_at_all_are_503_at_once():
+    async def scenario() -> tuple[bool, tuple[BaseException | None, float]]:
+        client = RpcClient("amqp://guest:guest@127.0.0.1:1/", timeout=5.0)
+        await client.start(wait=0.5)
+        try:
+            return client.connected, await timed(client.call("probe", "ping"))
+        finally:
+            await client.stop()
+
+    connected, (error, elapsed) = asyncio.run(scenario())
+
+    assert not connected
+    assert isinstance(error, ServiceUnavailable) and elapsed < 0.1
+
+
+def test_parameters_from_the_uri():
+    plain = parameters("amqp://u:p@broker:5673/v%2Fh?heartbeat=10&name=gw")
+    assert (plain.host, plain.port, plain.virtual_host) == ("broker", 5673, "v/h")
+    assert plain.credentials.username == "u" and plain.credentials.password == "p"
+    assert plain.heartbeat == 10 and plain.ssl_options is None
+    assert plain.client_properties == {"connection_name": "gw"}
+    assert parameters("amqp://broker/").heartbeat == HEARTBEAT
+
+    tls = parameters("amqps://broker/vh").ssl_options
+    assert tls.context.verify_mode == ssl.CERT_REQUIRED and tls.context.check_hostname
+    assert tls.server_hostname is None  # pika then checks the URI's host name
+    assert parameters("amqps://broker/vh").port == 5671
+    unchecked = parameters("amqps://broker/vh?no_verify_ssl=1").ssl_options.context
+    assert unchecked.verify_mode == ssl.CERT_NONE and not unchecked.check_hostname
+    with pytest.raises(ValueError):
+        parameters("amqp://broker/vh?cafile=/ca.pem")  # TLS options without TLS
+    with pytest.raises(FileNotFoundError):
+        parameters("amqps://broker/vh?cafile=/no/such/ca.pem")  # at start-up, not later
