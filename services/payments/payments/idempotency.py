@@ -111,8 +111,8 @@ def claim(session: Session, user_id: uuid.UUID, key: str, kind: str, request: di
 
 
 def exists(session: Session, user_id: uuid.UUID, key: str) -> bool:
-    """A cheap read before the real claim: lets a first request do its slow preparation
-    (pricing) before the claim, so claim and creation share one transaction."""
+    """Whether the key was used: a request whose preparation (pricing) failed still answers
+    for a key that exists (replay, 422 or 409) rather than with the preparation's error."""
     found = session.execute(select(keys.c.state).where(_pk(user_id, key))).first()
     return found is not None
 

@@ -32,11 +32,18 @@ def checkout(deps: Deps, actor: Actor, key: Any, payload: Any) -> Outcome:
         quantities[product_id] = quantities.get(product_id, 0) + item.quantity
     items = [{"product_id": p, "quantity": q} for p, q in quantities.items()]
     canonical: dict[str, Any] = {"items": items, "payment_method": request.payment_method}
-    with deps.uow() as uow:
-        seen = idempotency.exists(uow.session, actor.user_id, key)
-    # A first request prices before claiming, so the key and the payment commit together; a
-    # pricing failure (422, 503) then leaves nothing behind.
-    priced = None if seen else price(deps.catalog, items)
+    # Price before claiming, so the key and the payment commit together and a pricing failure
+    # (422, 503) leaves nothing behind. Nearly every key is new, so pricing comes first and the
+    # key is looked up only when pricing fails: a replay, a reused key or one in flight must
+    # still get its stored answer or its 422/409, whatever the catalog says now.
+    priced: Priced | None = None
+    try:
+        priced = price(deps.catalog, items)
+    except Exception:
+        with deps.uow() as uow:
+            seen = idempotency.exists(uow.session, actor.user_id, key)
+        if not seen:
+            raise
     created: list[Any] = []  # the pending payment, when it commits with the key
 
     def create(session: Session, new: KeyRecord) -> None:

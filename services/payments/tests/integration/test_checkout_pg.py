@@ -166,3 +166,16 @@ def test_twenty_concurrent_identical_requests_charge_once(deps, catalog, custome
     assert all(r in ((201, False), (201, True), "in flight") for r in results)
     assert simulator.charges == 1 and payment_count(uow, customer.user_id) == 1
     assert catalog.available(product) == 99
+
+
+def test_a_replay_answers_even_when_pricing_now_fails(deps, catalog, customer, simulator):
+    product = catalog.add(stock=10)
+    first = use_cases.checkout(deps, customer, "k", body((product, 1)))
+    catalog.fail_next["get_products"] = ServiceUnavailable("catalog down")
+    replay = use_cases.checkout(deps, customer, "k", body((product, 1)))
+    assert (replay.status, replay.body, replay.replayed) == (201, first.body, True)
+    catalog.products[product]["deleted"] = True  # pricing would be a 422 now
+    with pytest.raises(ValidationFailed):  # another body with the key: still the mismatch
+        use_cases.checkout(deps, customer, "k", body((product, 2)))
+    assert use_cases.checkout(deps, customer, "k", body((product, 1))).replayed
+    assert simulator.charges == 1
