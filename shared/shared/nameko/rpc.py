@@ -50,13 +50,14 @@ class RpcQueueConsumer(DrainingQueueConsumer):
             body = envelope.read_request(message)
         except envelope.Malformed as exc:
             self.container.spawn_managed_thread(
-                partial(self._park, provider.queue.name, message, str(exc)),
+                partial(self._park, provider, message, str(exc)),
                 identifier="park-rpc-request")
             return
         self.handle_message(provider, body, message)
 
-    def _park(self, queue: str, message: Any, reason: str) -> None:
+    def _park(self, provider: Any, message: Any, reason: str) -> None:
         config = self.container.config
+        queue = provider.queue.name
         info = message.delivery_info or {}
         log.warning("parking a malformed RPC request in %s.dlq: %s", queue, reason,
                     extra={"routing_key": info.get("routing_key"),
@@ -71,7 +72,7 @@ class RpcQueueConsumer(DrainingQueueConsumer):
             self.requeue_message(message)
             return
         try:
-            replies.send_error(config, message, BadRequest(reason))
+            replies.send_error(provider.reply_channel, message, BadRequest(reason))
         except Exception:
             # Parked already: the caller times out instead of hearing why; nothing is lost.
             log.exception("could not answer a parked request from %s", queue)
@@ -80,10 +81,19 @@ class RpcQueueConsumer(DrainingQueueConsumer):
 
 class SafeRpcConsumer(RpcConsumer):  # type: ignore[misc]
     queue_consumer = RpcQueueConsumer()
+    reply_channel: replies.ReplyChannel
+
+    def setup(self) -> None:
+        super().setup()
+        self.reply_channel = replies.ReplyChannel(self.container.config)
+
+    def stop(self) -> None:
+        super().stop()
+        # Workers still running reopen it for their reply; the process exit closes that one.
+        self.reply_channel.close()
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
-        result, exc_info = replies.send_reply(self.container.config, message, result,
-                                              typed(exc_info))
+        result, exc_info = replies.send_reply(self.reply_channel, message, result, typed(exc_info))
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
