@@ -10,7 +10,8 @@ What is replaced, and nothing else:
   least-privilege rules are exercised for real;
 - each service's database becomes a throwaway, EMPTY database that the deployment's own
   migration step must migrate (the local server trusts the `postgres` role);
-- GATEWAY_HOST/GATEWAY_PORT become 127.0.0.1 and a free port.
+- GATEWAY_HOST/GATEWAY_PORT become 127.0.0.1 and a free port, METRICS_HOST 127.0.0.1 (a
+  container's 0.0.0.0 is its own network; here it would be the machine's).
 Its own vhost and databases (not the session's): two suites on one vhost would share queues.
 """
 
@@ -96,7 +97,7 @@ class Sandbox:
                 url = urlsplit(value)
                 assert url.hostname == "redis", value
                 out[key] = f"redis://127.0.0.1:{url.port or 6379}{url.path}"
-            elif key == "GATEWAY_HOST":
+            elif key in ("GATEWAY_HOST", "METRICS_HOST"):
                 out[key] = "127.0.0.1"
             elif key == "GATEWAY_PORT":
                 out[key] = str(self.port)

@@ -6,10 +6,13 @@
 - `dockerfile()`: the runtime stage's ENV, WORKDIR, COPY sources; `dockerignored(path)`.
 - `run_py_commands()`: what deploy/local/run.py and prepare.py run, from a subprocess so this
   process never imports run.py (it edits sys.path).
+- `metrics_port(service, env)`: the port a service serves /metrics on with that environment
+  (shared.nameko.metrics' rule, read from its source: importing it would import eventlet).
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import fcntl
 import json
@@ -243,3 +246,21 @@ def local_argv(argv: list[str]) -> list[str]:
         else:
             out.append(arg)
     return out
+
+
+@cache
+def _default_metrics_ports() -> dict[str, int]:
+    source = (ROOT / "shared/shared/nameko/metrics.py").read_text()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
+                "DEFAULT_PORTS"]:
+            return ast.literal_eval(node.value)  # type: ignore[no-any-return]
+    raise AssertionError("shared/shared/nameko/metrics.py no longer defines DEFAULT_PORTS")
+
+
+def metrics_port(service: str, env: dict[str, str]) -> int | None:
+    """`<SERVICE>_METRICS_PORT`, else METRICS_PORT, else the service's default; None: off."""
+    raw = env.get(f"{service.upper()}_METRICS_PORT", env.get("METRICS_PORT"))
+    if raw is None:
+        return _default_metrics_ports().get(service)
+    return int(raw) if raw.strip() not in ("", "0") else None

@@ -17,6 +17,7 @@ from tests.deploy.support import (
     compose,
     compose_config,
     local_argv,
+    metrics_port,
     run_py_commands,
 )
 
@@ -60,6 +61,19 @@ def test_nothing_is_process_unique_so_services_scale() -> None:
         if name in SERVICES:
             assert "hostname" not in spec, name
     assert [p["target"] if isinstance(p, dict) else p for p in services()["gateway"]["ports"]]
+
+
+def test_services_serve_metrics_on_the_network_they_expose() -> None:
+    """Prometheus in another container scrapes <service>:<port>: the port is the one the
+    service serves /metrics on, and it listens on every address, not on loopback only."""
+    for service in SERVICES:
+        spec = services()[service]
+        env = {k: str(v) for k, v in spec["environment"].items()}
+        assert env.get("METRICS_HOST") == "0.0.0.0", service
+        port = metrics_port(service, env)
+        assert port is not None, f"{service}: metrics turned off"
+        assert [str(p) for p in spec.get("expose", [])] == [str(port)], service
+    assert "METRICS_HOST" not in services()["gateway"]["environment"], "the gateway: GATEWAY_HOST"
 
 
 def test_the_gateway_is_published_on_8000() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.deploy import parity
 from tests.deploy.support import (
@@ -21,6 +22,7 @@ from tests.deploy.support import (
     generated,
     kustomize,
     local_argv,
+    metrics_port,
     one,
     run_py_commands,
     secret_data,
@@ -151,6 +153,12 @@ def test_only_the_gateway_is_exposed(overlay: str) -> None:
             for peer in rule.get("from", []):
                 if policy["metadata"]["name"] == "gateway-ingress":
                     continue  # prod: from the ingress controller's namespace
+                if policy["metadata"]["name"] == "metrics-scrape":
+                    # Prometheus's namespace, on the /metrics ports only.
+                    assert set(peer) == {"namespaceSelector"}, policy
+                    assert rule["ports"] == [{"protocol": "TCP", "port": "metrics"},
+                                             {"protocol": "TCP", "port": "http"}], policy
+                    continue
                 assert set(peer) == {"podSelector"}, f"in-namespace pods only: {policy}"
     for service in find(objects, "Service"):
         assert service["spec"].get("type", "ClusterIP") == "ClusterIP", service["metadata"]
@@ -160,6 +168,54 @@ def test_only_the_gateway_is_exposed(overlay: str) -> None:
         for rule in ingress["spec"]["rules"]:
             for path in rule["http"]["paths"]:
                 assert path["backend"]["service"]["name"] == "gateway"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_prometheus_in_another_pod_can_scrape_every_component(overlay: str) -> None:
+    """/metrics listens on the pod's address, on the port the pod declares and annotates, and
+    the metrics-scrape NetworkPolicy lets Prometheus's namespace reach that port by name."""
+    objects = kustomize(overlay)
+    policy = one(objects, "NetworkPolicy", "metrics-scrape")["spec"]
+    (selector,) = policy["podSelector"]["matchExpressions"]
+    assert selector["key"] == "app.kubernetes.io/name" and selector["operator"] == "In"
+    assert set(selector["values"]) == set(APP_COMPONENTS)
+    allowed = {port["port"] for rule in policy["ingress"] for port in rule["ports"]}
+    for name in APP_COMPONENTS:
+        deployment = one(objects, "Deployment", name)["spec"]["template"]
+        container = deployment["spec"]["containers"][0]
+        config = {}  # the ConfigMaps only: prod's Secrets are created outside git
+        for source in container.get("envFrom", []):
+            if "configMapRef" in source:
+                config.update(one(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
+        if name in SERVICES:
+            assert config.get("METRICS_HOST") == "0.0.0.0", name
+            port, port_name = metrics_port(name, config), "metrics"
+        else:
+            port, port_name = int(config["GATEWAY_PORT"]), "http"
+        assert port is not None, f"{name}: metrics turned off"
+        assert {"name": port_name, "containerPort": port} in container["ports"], name
+        assert port_name in allowed, name
+        assert deployment["metadata"]["annotations"] == {
+            "prometheus.io/scrape": "true", "prometheus.io/port": str(port),
+            "prometheus.io/path": "/metrics"}, name
+
+
+def test_the_kubernetes_scrape_config_names_the_jobs_the_alerts_select() -> None:
+    observability = ROOT / "deploy/observability"
+    static = yaml.safe_load((observability / "prometheus.yml").read_text())
+    config = yaml.safe_load((observability / "prometheus-kubernetes.yml").read_text())
+    assert config["rule_files"] == static["rule_files"]
+    (job,) = config["scrape_configs"]
+    relabel = {r.get("target_label"): r for r in job["relabel_configs"]}
+    assert relabel["job"]["source_labels"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    assert {relabel["job"]["replacement"].replace("$1", name) for name in APP_COMPONENTS} == {
+        j["job_name"] for j in static["scrape_configs"]}
+    namespaces = {ns["metadata"]["name"]
+                  for overlay in OVERLAYS for ns in find(kustomize(overlay), "Namespace")}
+    assert set(job["kubernetes_sd_configs"][0]["namespaces"]["names"]) == namespaces
+    (rule,) = one(kustomize("prod"), "NetworkPolicy", "metrics-scrape")["spec"]["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
