@@ -29,9 +29,15 @@ def context_of(request: Request) -> dict[str, str]:
 
 async def call(request: Request, service: str, method: str, *args: Any,
                timeout: float | None = None, **kwargs: Any) -> Any:
-    rpc: RpcClient = request.app.state.rpc
-    breakers: Breakers | None = getattr(request.app.state, "breakers", None)
-    context = context_of(request)
+    return await call_with(request.app.state, context_of(request), service, method, *args,
+                           timeout=timeout, **kwargs)
+
+
+async def call_with(state: Any, context: dict[str, str], service: str, method: str, *args: Any,
+                    timeout: float | None = None, **kwargs: Any) -> Any:
+    """`call` for work that is not one request's own (a batch of several requests' reads)."""
+    rpc: RpcClient = state.rpc
+    breakers: Breakers | None = getattr(state, "breakers", None)
     started = time.perf_counter()
     try:
         if breakers is None:

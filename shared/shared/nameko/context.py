@@ -15,7 +15,8 @@ from shared.nameko.tracing import close_span, open_span, verified_user_id
 
 log = logging.getLogger(__name__)
 
-PROPAGATED = ("request_id", "trace_id", "traceparent")
+# request_ids: every request a gateway batch serves (gateway.batching), besides the first.
+PROPAGATED = ("request_id", "request_ids", "trace_id", "traceparent")
 
 
 class RequestContext(DependencyProvider):  # type: ignore[misc]
