@@ -1,5 +1,7 @@
 """Security headers on every response, HSTS over TLS, and CORS when configured.
 
+gateway.middleware.EdgeMiddleware adds them (`decorate`) in its one `send` wrapper.
+
 - `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY`.
 - `Strict-Transport-Security` only on HTTPS (a browser ignores it over plain HTTP anyway).
 - `Cache-Control: no-store` where a response says nothing itself and is an error or answers a
@@ -12,14 +14,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import ratelimit
 from gateway.config import GatewaySettings
 
 ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
           (b"x-frame-options", b"DENY"))
+ALWAYS_NAMES = frozenset(name for name, _ in ALWAYS)
 NO_STORE = (b"cache-control", b"no-store")
 CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match",
@@ -30,32 +35,31 @@ CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "RateLimit-Limit",
 CORS_MAX_AGE = 600
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, hsts_max_age: int) -> None:
-        self.app = app
-        self.hsts = (b"strict-transport-security",
-                     f"max-age={hsts_max_age}; includeSubDomains".encode())
+def hsts(max_age: int) -> tuple[bytes, bytes]:
+    return (b"strict-transport-security", f"max-age={max_age}; includeSubDomains".encode())
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        https = scope.get("scheme") == "https"
-        credentials = any(name == b"authorization" for name, _ in scope.get("headers", ()))
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in ALWAYS if h[0] not in present)
-                if https:
-                    headers.append(self.hsts)
-                if b"cache-control" not in present and (credentials or message["status"] >= 400):
-                    headers.append(NO_STORE)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def decorate(raw: Any, status: int, state: dict[str, Any], id_header: tuple[bytes, bytes],
+             hsts_header: tuple[bytes, bytes] | None,
+             credentials: bool) -> list[tuple[bytes, bytes]]:
+    """The response's headers plus the edge's, in the order the separate middlewares used to
+    add them: RateLimit-*, X-Request-ID, the security headers (those the response did not set
+    itself), HSTS on HTTPS, and `Cache-Control: no-store` where it applies."""
+    out = list(raw)
+    present = {name.lower() for name, _ in out}
+    limited = ratelimit.chosen_headers(state)
+    if limited is not None:
+        out.extend(limited)
+    out.append(id_header)
+    if present.isdisjoint(ALWAYS_NAMES):  # the usual case: all three, as one extend
+        out.extend(ALWAYS)
+    else:
+        out.extend(h for h in ALWAYS if h[0] not in present)
+    if hsts_header is not None:
+        out.append(hsts_header)
+    if b"cache-control" not in present and (credentials or status >= 400):
+        out.append(NO_STORE)
+    return out
 
 
 def cors_origins(config: GatewaySettings) -> list[str]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 REQUESTS = Counter("gateway_requests_total", "HTTP requests answered",
                    ["method", "route", "status"])
@@ -52,26 +52,22 @@ def route_label(scope: Scope) -> str:
     return getattr(route, "path", None) or "unmatched"
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class Recorder:
+    """Counts and times answered requests (gateway.middleware.EdgeMiddleware calls it once per
+    request). The label children are bound once per method, route template and status, not
+    looked up with `.labels()` on every request: the label sets are bounded the same way."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
+    def __init__(self) -> None:
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._histograms: dict[tuple[str, str], Any] = {}
 
-        async def send_recording(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_recording)
-        finally:
-            route = route_label(scope)
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+    def __call__(self, method: str, route: str, status: int, seconds: float) -> None:
+        counter = self._counters.get((method, route, status))
+        if counter is None:
+            counter = self._counters[method, route, status] = REQUESTS.labels(
+                method, route, str(status))
+        histogram = self._histograms.get((method, route))
+        if histogram is None:
+            histogram = self._histograms[method, route] = LATENCY.labels(method, route)
+        counter.inc()
+        histogram.observe(seconds)

@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from gateway.routing import is_json
 from shared.errors import (
     WIRE_ERRORS,
     BadRequest,
@@ -32,6 +31,12 @@ RETRY_AFTER_SECONDS = "1"
 _BY_STATUS = {cls.status: cls for cls in WIRE_ERRORS.values()}
 _HTTP_DETAILS = {404: "No such resource.", 405: "This method is not allowed on this resource.",
                  413: "The request body is too large."}
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                            and media.endswith("+json"))
 
 
 def problem_response(error: SuiteError, request_id: str | None) -> Response:
@@ -56,7 +61,7 @@ def field_errors(errors: Any) -> list[dict[str, str]]:
     return out
 
 
-async def _suite_error(request: Request, exc: Exception) -> Response:
+async def suite_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SuiteError)
     if exc.status >= 500 and type(exc) is SuiteError:
         log.error("upstream failed with an unexpected error")
@@ -84,7 +89,7 @@ def _body_not_json(request: Request, errors: Any) -> bool:
     return body_errors and not is_json(request.headers.get("content-type", ""))
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     cls = _BY_STATUS.get(exc.status_code, SuiteError)
     response = problem_response(cls(_HTTP_DETAILS.get(exc.status_code, "")), _request_id(request))
@@ -116,7 +121,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(SuiteError, _suite_error)
+    app.add_exception_handler(SuiteError, suite_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from gateway.config import GatewaySettings
 from gateway.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
@@ -67,7 +68,8 @@ class RateLimiter:
         self._spend = redis.register_script(SPEND_SCRIPT)
         self._redis_down_until = 0.0
         self._window = 0
-        self._leases: dict[str, list[int]] = {}  # key -> [count in Redis when leased, left]
+        # (budget, subject, window) -> [count in Redis when leased, left]; current window only
+        self._leases: dict[tuple[str, str, int], list[int]] = {}
 
     def budget_for(self, path: str) -> Budget:
         return self.auth_budget if path.startswith("/auth/") else self.default_budget
@@ -82,11 +84,13 @@ class RateLimiter:
             return True, budget.per_minute, reset
         if window != self._window:
             self._window, self._leases = window, {}
-        key = f"{self.prefix}:rl:{budget.name}:{subject}:{window}"
-        lease = self._leases.get(key)
+        # The window in the key too: a lease granted after the window turned stays in its own.
+        lease_key = (budget.name, subject, window)  # a string only for a Redis round trip
+        lease = self._leases.get(lease_key)
         if lease is not None and (lease[1] > 0 or lease[0] >= budget.per_minute):
             return self._take(lease, budget.per_minute, reset)
         size = budget.lease_size
+        key = f"{self.prefix}:rl:{budget.name}:{subject}:{window}"
         try:
             count = int(await self._spend(keys=[key], args=[WINDOW_SECONDS, size]))
         except (RedisError, OSError):
@@ -95,7 +99,7 @@ class RateLimiter:
             log.warning("rate limiter: Redis unreachable, failing open")
             return True, budget.per_minute, reset
         granted = max(0, min(size, budget.per_minute - (count - size)))
-        lease = self._leases.setdefault(key, [count, 0])  # a concurrent lease's rest is kept
+        lease = self._leases.setdefault(lease_key, [count, 0])  # a concurrent lease's rest is kept
         lease[0] = max(lease[0], count)
         lease[1] += granted
         return self._take(lease, budget.per_minute, reset)
@@ -124,9 +128,19 @@ def _headers(per_minute: int, remaining: int, reset: int) -> list[tuple[bytes, b
             (b"ratelimit-reset", str(reset).encode())]
 
 
+def chosen_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]] | None:
+    """RateLimit-* of whichever budget, IP or user, has less left; None when none was spent
+    (limits off, an exempt path, a refused or shed request before the limit)."""
+    ip = state.get("rate_limit")
+    if ip is None:
+        return None
+    user = state.get("rate_limit_user")
+    return _headers(*(user if user is not None and user[1] < ip[1] else ip))
+
+
 async def charge_user(request: Request, user_id: str) -> None:
     """Spend one request of the user's budget (not on /auth/*, which is per IP); 429 when spent.
-    The RateLimit-* headers are left to RateLimitMiddleware (request.state.rate_limit_user)."""
+    The RateLimit-* headers are left to the edge (request.state.rate_limit_user)."""
     limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
     if (limiter is None or request.url.path.startswith("/auth/")
             or getattr(request.state, "rate_limit_user", None) is not None):
@@ -140,36 +154,19 @@ async def charge_user(request: Request, user_id: str) -> None:
                               extra={"retry_after": reset})
 
 
-class RateLimitMiddleware:
-    """Per client IP; the limiter lives on app.state (built in the app's lifespan)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter: RateLimiter | None = getattr(scope["app"].state, "limiter", None)
-        if scope["type"] != "http" or limiter is None or scope["path"] in EXEMPT_PATHS:
-            await self.app(scope, receive, send)
-            return
-        budget = limiter.budget_for(scope["path"])
-        client = scope.get("client") or ("unknown", 0)
-        allowed, remaining, reset = await limiter.spend(budget, f"ip:{client[0]}")
-        headers = _headers(budget.per_minute, remaining, reset)
-        if not allowed:
-            RATE_LIMITED.labels(budget.name).inc()
-            error = TooManyRequests("Too many requests; slow down.",
-                                    extra={"retry_after": reset})
-            request_id = scope.get("state", {}).get("request_id")
-            response = problem_response(error, request_id)
-            response.raw_headers.extend(headers)
-            await response(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                user = scope.get("state", {}).get("rate_limit_user")
-                chosen = _headers(*user) if user is not None and user[1] < remaining else headers
-                message["headers"] = [*message.get("headers", []), *chosen]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+async def admit(limiter: RateLimiter, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Spend one request of the client IP's budget (gateway.shedding.Admission calls it); False
+    once it answered 429 itself. The RateLimit-* headers go on through the request's state."""
+    path = scope["path"]
+    budget = limiter.budget_for(path)
+    client = scope.get("client")
+    allowed, remaining, reset = await limiter.spend(
+        budget, f"ip:{client[0] if client else 'unknown'}")
+    state = scope["state"]
+    state["rate_limit"] = (budget.per_minute, remaining, reset)
+    if allowed:
+        return True
+    RATE_LIMITED.labels(budget.name).inc()
+    error = TooManyRequests("Too many requests; slow down.", extra={"retry_after": reset})
+    await problem_response(error, state.get("request_id"))(scope, receive, send)
+    return False

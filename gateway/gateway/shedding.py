@@ -1,34 +1,45 @@
-"""Load shedding: past `GATEWAY_MAX_INFLIGHT` requests in flight, answer 503 at once.
+"""Admission, the inner edge in one pure ASGI layer: load shedding, then the per-IP rate limit,
+then the route (through gateway.routing.FastLane when it serves the route).
 
-Without a cap an overloaded gateway queues without bound: every request waits longer, until
-clients time out on all of them. With it, the requests over the cap get an immediate 503 +
-Retry-After (problem+json) and the ones under it keep their latency. The health probes and
-/metrics are never shed: an operator must see an overloaded gateway as alive and busy, not dead.
+Load shedding: past `GATEWAY_MAX_INFLIGHT` requests in flight, answer 503 at once. Without a cap
+an overloaded gateway queues without bound: every request waits longer, until clients time out
+on all of them. With it, the requests over the cap get an immediate 503 + Retry-After
+(problem+json) and the ones under it keep their latency. Shedding comes before the rate limit's
+Redis round trip. The health probes and /metrics are never shed nor limited: an operator must
+see an overloaded gateway as alive and busy, not dead.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway import ratelimit
 from gateway.metrics import INFLIGHT, SHED
 from gateway.problems import problem_response
 from gateway.ratelimit import EXEMPT_PATHS
+from gateway.routing import FastLane
 from shared.errors import ServiceUnavailable
 
 RETRY_AFTER_SECONDS = 1
 
 
-class SheddingMiddleware:
-    """Counts this process's requests in flight; `max_inflight=0` switches shedding off."""
+class Admission:
+    """Counts this process's requests in flight (`max_inflight=0` switches shedding off) and
+    spends the per-IP budget of the limiter on app.state (built in the app's lifespan; None
+    when RATE_LIMIT_ENABLED=false)."""
 
-    def __init__(self, app: ASGIApp, max_inflight: int) -> None:
+    def __init__(self, app: ASGIApp, max_inflight: int, lane: FastLane | None = None) -> None:
         self.app = app
         self.max_inflight = max_inflight
         self.inflight = 0
+        self.lane = lane
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_inflight <= 0 or scope["path"] in EXEMPT_PATHS:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
+            return
+        if self.max_inflight <= 0:
+            await self._admitted(scope, receive, send)
             return
         if self.inflight >= self.max_inflight:
             SHED.inc()
@@ -40,7 +51,14 @@ class SheddingMiddleware:
         self.inflight += 1
         INFLIGHT.inc()
         try:
-            await self.app(scope, receive, send)
+            await self._admitted(scope, receive, send)
         finally:
             self.inflight -= 1
             INFLIGHT.dec()
+
+    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limiter: ratelimit.RateLimiter | None = getattr(scope["app"].state, "limiter", None)
+        if limiter is not None and not await ratelimit.admit(limiter, scope, receive, send):
+            return
+        if self.lane is None or not await self.lane.serve(scope, receive, send):
+            await self.app(scope, receive, send)

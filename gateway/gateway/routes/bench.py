@@ -7,9 +7,8 @@ a trivial RPC. Hidden from the OpenAPI document and never mounted by default.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request
+import orjson
+from fastapi import APIRouter, Request, Response
 
 from gateway import upstream
 
@@ -17,5 +16,8 @@ router = APIRouter(prefix="/_bench", include_in_schema=False)
 
 
 @router.get("/ping/{service}")
-async def ping(request: Request, service: str) -> Any:
-    return await upstream.call(request, service, "ping")
+async def ping(request: Request, service: str) -> Response:
+    # A Response of its own (the bytes FastAPI's ORJSONResponse made of the answer): nothing
+    # left for FastAPI to serialise, so the route qualifies for the fast lane (gateway.routing).
+    return Response(orjson.dumps(await upstream.call(request, service, "ping")),
+                    media_type="application/json")
