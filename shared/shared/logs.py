@@ -33,28 +33,58 @@ def current() -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record. Run for every log line of every process (the gateway writes
+    one per request), so it builds one dict, formats the timestamp's second once per second,
+    and remembers which field names are secret."""
+
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "service": _SERVICE["name"],
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        fields = dict(_context.get() or {})
-        fields.update((key, value) for key, value in vars(record).items()
-                      if key not in _RESERVED and not key.startswith("_"))
-        # Bound context is redacted too: a caller may bind what it got from a request.
-        for key, value in fields.items():
-            line[key] = "[redacted]" if key.lower() in _SECRET_KEYS else value
+        line: dict[str, Any] = {"ts": _timestamp(record), "level": record.levelname,
+                                "service": _SERVICE["name"], "logger": record.name,
+                                "msg": record.getMessage()}
+        bound = _context.get()
+        if bound:  # bound context is redacted too: a caller may bind what it got from a request
+            for key, value in bound.items():
+                line[key] = "[redacted]" if _secret(key) else value
+        attributes = record.__dict__
+        if attributes.keys() - _RESERVED:  # any `extra`? most records have none
+            for key, value in attributes.items():
+                if key not in _RESERVED and not key.startswith("_"):
+                    line[key] = "[redacted]" if _secret(key) else value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
 
 
+_second: tuple[int, str] = (-1, "")
+_secrets: dict[str, bool] = {}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    global _second
+    second, text = _second  # one tuple: threads that race only format the same second twice
+    if int(record.created) != second:
+        second = int(record.created)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = (second, text)
+    return f"{text}.{int(record.msecs):03d}Z"
+
+
+def _secret(key: str) -> bool:
+    known = _secrets.get(key)
+    if known is None:
+        if len(_secrets) > 1000:  # field names come from code, but never grow without bound
+            _secrets.clear()
+        known = _secrets[key] = key.lower() in _SECRET_KEYS
+    return known
+
+
 def configure(service: str, level: str = "INFO") -> None:
     _SERVICE["name"] = service
+    # No line carries the caller's file, line or function, nor the process name: don't collect
+    # them for every record (walking the stack was most of a log call's cost). `_srcfile = None`
+    # is logging's documented switch for that.
+    logging._srcfile = None
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

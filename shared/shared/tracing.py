@@ -69,11 +69,21 @@ def valid_trace_id(value: object) -> bool:
 
 def new_trace_id() -> str:
     # Random ids, as the W3C recommends; `random` is reseeded in forked children.
-    return f"{random.getrandbits(128) or 1:032x}"
+    return _ids()[0]
 
 
 def new_span_id() -> str:
-    return f"{random.getrandbits(64) or 1:016x}"
+    return _ids()[1]
+
+
+def _ids() -> tuple[str, str]:
+    """A new trace id and span id from one call (randbytes + hex: cheaper than formatting two
+    getrandbits); never the all-zero ids W3C calls invalid."""
+    digits = random.randbytes(24).hex()
+    trace_id, span_id = digits[:32], digits[32:]
+    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+        return _ids()
+    return trace_id, span_id
 
 
 class Span:
@@ -83,10 +93,10 @@ class Span:
                  "trace_id", "traceparent")
 
     def __init__(self, name: str, kind: int, trace_id: str, parent_id: str | None,
-                 sampled: bool, service: str) -> None:
+                 sampled: bool, service: str, span_id: str | None = None) -> None:
         self.name, self.kind, self.service = name, kind, service
         self.trace_id, self.parent_id, self.sampled = trace_id, parent_id, sampled
-        self.span_id = new_span_id()
+        self.span_id = span_id or new_span_id()
         self.traceparent = f"00-{trace_id}-{self.span_id}-{'01' if sampled else '00'}"
         self.start_ns = time.time_ns() if _Config.exporter is not None else 0
 
@@ -108,10 +118,12 @@ def start_span(name: str, kind: int, traceparent: str | None = None,
     parent = parse_traceparent(traceparent)
     if parent is not None:
         return Span(name, kind, parent[0], parent[1], parent[2], service)
-    if not valid_trace_id(trace_id):
-        trace_id = new_trace_id()
-    assert trace_id is not None
-    return Span(name, kind, trace_id, None, random.random() < _Config.root_ratio, service)
+    sampled = _Config.root_ratio >= 1.0 or random.random() < _Config.root_ratio
+    if valid_trace_id(trace_id):
+        assert trace_id is not None
+        return Span(name, kind, trace_id, None, sampled, service)
+    new_trace, span_id = _ids()
+    return Span(name, kind, new_trace, None, sampled, service, span_id)
 
 
 def exporting() -> bool:
