@@ -48,6 +48,8 @@ class GatewaySettings(BaseSettings):
     cache_enabled: bool = Field(default=True, validation_alias="GATEWAY_CACHE_ENABLED")
     # Catalog read cache (gateway.cache): events invalidate it; the TTL is only a safety net.
     cache_ttl: float = Field(default=1.0, gt=0, le=60, validation_alias="GATEWAY_CACHE_TTL")
+    # Concurrent single-product reads share one catalog call (gateway.batching, ADR 0008).
+    batch_reads: bool = Field(default=True, validation_alias="GATEWAY_BATCH_READS")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     # docs/observability.md. Off only to measure their cost: per-route request metrics, and the
     # W3C trace (traceparent in, a span per request, trace ids in logs and to the services).

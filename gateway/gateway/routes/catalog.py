@@ -16,8 +16,10 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 
 from gateway import upstream
+from gateway.batching import ReadBatcher
 from gateway.cache import ReadCache
 from gateway.cache_events import CacheInvalidator
+from gateway.product_reads import product_batcher
 from gateway.routes.catalog_schemas import (
     NewProduct,
     Product,
@@ -35,6 +37,7 @@ from shared.tokens import Identity
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config = app.state.settings
     app.state.catalog_cache = None
+    app.state.product_reads = product_batcher(app.state) if config.batch_reads else None
     if not config.cache_enabled:
         yield
         return
@@ -113,7 +116,10 @@ async def get_product(request: Request, product_id: str,
     pid, cache = _id(product_id), _cache(request)
 
     async def load() -> tuple[bytes, str, bool]:
-        return _render(await upstream.call(request, "catalog", "get_product", pid))
+        reads: ReadBatcher | None = getattr(request.app.state, "product_reads", None)
+        if reads is None:
+            return _render(await upstream.call(request, "catalog", "get_product", pid))
+        return _render(await reads.load(pid, upstream.context_of(request)))
 
     cached = await (cache.product(pid, load) if cache is not None else load())
     body, etag, deleted = cached
