@@ -84,6 +84,21 @@ def test_a_service_may_not_serve_or_answer_as_another(service: str) -> None:
     assert not allowed(service, "configure", "gateway-cache-x")
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_touches_only_the_suites_topology_and_never_consumes_dead_letters(
+        service: str) -> None:
+    """What the whole-topology declaration does NOT need: reading a DLQ (parking publishes to
+    the DLX; the DLQ-depth metric is a passive declare, which needs no permission; replaying
+    is suite-ops' job, with its own operator user), and any exchange or queue outside the
+    topology's names."""
+    for dlq in topology.dead_letter_queues():
+        assert not allowed(service, "read", dlq), (service, dlq)
+    for kind in ("configure", "write", "read"):
+        for foreign in ("orders.events", "evt-anything", "evt-x.dlq", "rpc-orders.dlq",
+                        "amq.topic", "suite.other"):
+            assert not allowed(service, kind, foreign), (service, kind, foreign)
+
+
 def test_the_gateway_calls_services_and_follows_catalog_events_only() -> None:
     reply_queue = f"rpc.reply-gateway-{UUID}"
     cache_queue = f"gateway-cache-{UUID}"
