@@ -38,6 +38,7 @@ _DISCONNECTS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE = products.c.deleted_at.is_(None)
 _BY_ID = select(*COLUMNS).where(products.c.id == bindparam("id"))
 _BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
+_MOVEMENT = insert(stock_movements)  # built once; the values are bound per call
 _NEWEST_FIRST = (products.c.created_at.desc(), products.c.id.desc())
 
 
@@ -168,5 +169,5 @@ class ProductRepository(StockCounters):
         return self.session.execute(statement).mappings().first()
 
     def record_movement(self, product_id: uuid.UUID, delta: int, reason: str) -> None:
-        self.session.execute(insert(stock_movements).values(
-            product_id=product_id, delta=delta, reason=reason))
+        self.session.execute(_MOVEMENT, {"product_id": product_id, "delta": delta,
+                                         "reason": reason})

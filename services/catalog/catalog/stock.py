@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, Integer, Update, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -25,38 +25,50 @@ _P = products.c
 _AVAILABLE = _P.on_hand - _P.reserved
 
 
+_QTY = bindparam("qty", type_=Integer)
+
+
+def _counter(*conditions: ColumnElement[bool], **values: Any) -> Update:
+    """One counter UPDATE, built once at import (its quantity and product id are bound at
+    execution): built per call, the statement's construction and cache key cost more CPU than
+    PostgreSQL spends running it."""
+    return (update(products).where(_P.id == bindparam("pid"), *conditions)
+            .values(**values, updated_at=func.now()).returning(_AVAILABLE))
+
+
+_RESERVE = _counter(_P.deleted_at.is_(None), _QTY <= _AVAILABLE,
+                    reserved=_P.reserved + _QTY, version=_P.version + 1)
+_UNRESERVE = _counter(reserved=_P.reserved - _QTY, version=_P.version + 1)
+# Reserved units leave the warehouse: `available` (and so the version) does not change.
+_CONSUME = _counter(on_hand=_P.on_hand - _QTY, reserved=_P.reserved - _QTY)
+_TAKE = _counter(_QTY <= _AVAILABLE, on_hand=_P.on_hand - _QTY, version=_P.version + 1)
+_RESTOCK = _counter(on_hand=_P.on_hand + _QTY, version=_P.version + 1)
+
+
 class StockCounters:
     """Mixed into ProductRepository: the counter updates of one product row."""
 
     session: Session
 
-    def _apply(self, product_id: uuid.UUID, conditions: list[ColumnElement[bool]],
-               **values: Any) -> int | None:
-        statement = (update(products).where(_P.id == product_id, *conditions)
-                     .values(**values, updated_at=func.now()).returning(_AVAILABLE))
-        available: int | None = self.session.execute(statement).scalar()
+    def _apply(self, statement: Update, product_id: uuid.UUID, quantity: int) -> int | None:
+        available: int | None = self.session.execute(
+            statement, {"pid": product_id, "qty": quantity}).scalar()
         return available
 
     def reserve(self, product_id: uuid.UUID, quantity: int) -> int | None:
-        return self._apply(product_id, [_P.deleted_at.is_(None), quantity <= _AVAILABLE],
-                           reserved=_P.reserved + quantity, version=_P.version + 1)
+        return self._apply(_RESERVE, product_id, quantity)
 
     def unreserve(self, product_id: uuid.UUID, quantity: int) -> int:
-        return _present(self._apply(product_id, [], reserved=_P.reserved - quantity,
-                                    version=_P.version + 1))
+        return _present(self._apply(_UNRESERVE, product_id, quantity))
 
     def consume(self, product_id: uuid.UUID, quantity: int) -> int:
-        # Reserved units leave the warehouse: `available` (and so the version) does not change.
-        return _present(self._apply(product_id, [], on_hand=_P.on_hand - quantity,
-                                    reserved=_P.reserved - quantity))
+        return _present(self._apply(_CONSUME, product_id, quantity))
 
     def take(self, product_id: uuid.UUID, quantity: int) -> int | None:
-        return self._apply(product_id, [quantity <= _AVAILABLE],
-                           on_hand=_P.on_hand - quantity, version=_P.version + 1)
+        return self._apply(_TAKE, product_id, quantity)
 
     def restock(self, product_id: uuid.UUID, quantity: int) -> int:
-        return _present(self._apply(product_id, [], on_hand=_P.on_hand + quantity,
-                                    version=_P.version + 1))
+        return _present(self._apply(_RESTOCK, product_id, quantity))
 
 
 def _present(available: int | None) -> int:
@@ -66,7 +78,19 @@ def _present(available: int | None) -> int:
 
 
 _R = reservations.c
+_I = reservation_items.c
 _HEAD = select(_R.id, _R.status, _R.expires_at, _R.restocked_at)
+# Built once: a statement made per call costs its construction and cache-key walk every time.
+_CREATE = (pg_insert(reservations).values(id=bindparam("rid"), status=bindparam("status"),
+                                          expires_at=bindparam("expires_at"))
+           .on_conflict_do_nothing(index_elements=["id"]).returning(_R.id))
+_ADD_ITEMS = insert(reservation_items)
+# The head (locked) and its items in one round trip; only the reservation row is locked.
+_GET = (select(_R.id, _R.status, _R.expires_at, _R.restocked_at, _I.product_id, _I.quantity)
+        .select_from(reservations.outerjoin(reservation_items))
+        .where(_R.id == bindparam("rid")).with_for_update(of=reservations))
+_SET_STATUS = (update(reservations).where(_R.id == bindparam("rid"))
+               .values(status=bindparam("new_status"), updated_at=func.now()))
 
 
 class ReservationRepository:
@@ -76,25 +100,26 @@ class ReservationRepository:
     def create(self, reservation_id: str, expires_at: dt.datetime,
                status: str = "active") -> bool:
         # A concurrent insert of the same id waits here until the first one commits.
-        created = self.session.execute(
-            pg_insert(reservations).values(id=reservation_id, status=status,
-                                           expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=["id"]).returning(_R.id)).first()
+        created = self.session.execute(_CREATE, {"rid": reservation_id, "status": status,
+                                                 "expires_at": expires_at}).first()
         return created is not None
 
     def add_items(self, reservation_id: str, items: dict[uuid.UUID, int]) -> None:
-        self.session.execute(insert(reservation_items), [
+        self.session.execute(_ADD_ITEMS, [
             {"reservation_id": reservation_id, "product_id": pid, "quantity": qty}
             for pid, qty in items.items()])
 
     def get(self, reservation_id: str) -> ReservationRecord | None:
-        head = self.session.execute(
-            _HEAD.where(_R.id == reservation_id).with_for_update()).first()
-        return None if head is None else self._records([head])[0]
+        rows = self.session.execute(_GET, {"rid": reservation_id}).all()
+        if not rows:
+            return None
+        head = rows[0]
+        items = {row.product_id: row.quantity for row in rows if row.product_id is not None}
+        return ReservationRecord(head.id, head.status, head.expires_at,
+                                 head.restocked_at is not None, items)
 
     def set_status(self, reservation_id: str, status: str) -> None:
-        self.session.execute(update(reservations).where(_R.id == reservation_id)
-                             .values(status=status, updated_at=func.now()))
+        self.session.execute(_SET_STATUS, {"rid": reservation_id, "new_status": status})
 
     def mark_restocked(self, reservation_id: str) -> None:
         self.session.execute(update(reservations).where(_R.id == reservation_id)

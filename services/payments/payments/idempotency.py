@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, select, tuple_, update
+from sqlalchemy import Interval, and_, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -78,6 +78,16 @@ def _record(row: Any) -> KeyRecord:
                      status_code=row.status_code, body=row.body)
 
 
+# Hot statements built once, their values bound per call: building them per call (values(),
+# coercion, cache key) cost more CPU than PostgreSQL spends running them.
+_LEASE_FOR = bindparam("lease_for", type_=Interval)
+_CLAIM = (insert(keys).values(locked_until=func.now() + _LEASE_FOR)
+          .on_conflict_do_nothing().returning(*keys.c))
+_COMPLETE = (update(keys).where(keys.c.resource_id == bindparam("rid"),
+                                keys.c.state == "in_flight")
+             .values(state="completed", completed_at=func.now()))
+
+
 def _lease(seconds: float) -> Any:
     return func.now() + dt.timedelta(seconds=seconds)
 
@@ -91,10 +101,10 @@ def claim(session: Session, user_id: uuid.UUID, key: str, kind: str, request: di
     """Insert the key or decide what to do with the existing one (see the module docstring)."""
     wanted = fingerprint(kind, request)
     for _ in range(3):  # a concurrent `forget` may delete the row between insert and select
-        row = session.execute(insert(keys).values(
-            user_id=user_id, key=key, kind=kind, fingerprint=wanted, request=request,
-            state="in_flight", resource_id=uuid.uuid4(), locked_until=_lease(lease_seconds),
-        ).on_conflict_do_nothing().returning(*keys.c)).one_or_none()
+        row = session.execute(_CLAIM, {
+            "user_id": user_id, "key": key, "kind": kind, "fingerprint": wanted,
+            "request": request, "state": "in_flight", "resource_id": uuid.uuid4(),
+            "lease_for": dt.timedelta(seconds=lease_seconds)}).one_or_none()
         if row is not None:
             return Claim(Decision.NEW, _record(row))
         found = session.execute(
@@ -119,10 +129,8 @@ def exists(session: Session, user_id: uuid.UUID, key: str) -> bool:
 
 def complete(session: Session, resource_id: uuid.UUID, status_code: int, body: Any) -> None:
     """Store the first completed outcome, in the transaction that made it happen."""
-    session.execute(update(keys).where(keys.c.resource_id == resource_id,
-                                       keys.c.state == "in_flight").values(
-        state="completed", status_code=status_code, body=wire.loads(wire.dumpb(body)),
-        completed_at=func.now()))
+    session.execute(_COMPLETE, {"rid": resource_id, "status_code": status_code,
+                                "body": wire.loads(wire.dumpb(body))})
 
 
 def forget(session: Session, resource_id: uuid.UUID) -> None:

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from payments.model import ledger_entries as entries
 
+# Built once; both entries go in one multi-row INSERT per call.
+_INSERT = insert(entries).on_conflict_do_nothing(constraint="uq_ledger_transaction_account")
 CASH = "provider_cash"
 SALES = "sales"
 
@@ -28,10 +30,8 @@ def _post(session: Session, kind: str, transaction_id: uuid.UUID, payment_id: uu
           user_id: uuid.UUID, amount: int, currency: str, debit: str, credit: str) -> None:
     common = {"transaction_id": transaction_id, "kind": kind, "payment_id": payment_id,
               "user_id": user_id, "currency": currency}
-    session.execute(insert(entries).values([
-        {**common, "account": debit, "amount": amount},
-        {**common, "account": credit, "amount": -amount},
-    ]).on_conflict_do_nothing(constraint="uq_ledger_transaction_account"))
+    session.execute(_INSERT, [{**common, "account": debit, "amount": amount},
+                              {**common, "account": credit, "amount": -amount}])
 
 
 def post_capture(session: Session, payment_id: uuid.UUID, user_id: uuid.UUID, amount: int,

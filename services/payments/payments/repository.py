@@ -7,19 +7,24 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from payments.model import payments, refunds
 
 Row = Any
+# Hot statements built once, their values bound per call (see idempotency._CLAIM).
+_INSERT = insert(payments).returning(*payments.c)
+_FINISH = (update(payments).where(payments.c.id == bindparam("pid"),
+                                  payments.c.status == "pending")
+           .values(updated_at=func.now()).returning(*payments.c))
 
 
 def insert_payment(session: Session, *, payment_id: uuid.UUID, user_id: uuid.UUID, amount: int,
                    currency: str, payment_method: str, items: list[dict[str, Any]]) -> Row:
-    return session.execute(insert(payments).values(
-        id=payment_id, user_id=user_id, status="pending", amount=amount, currency=currency,
-        payment_method=payment_method, items=items).returning(*payments.c)).one()
+    return session.execute(_INSERT, {
+        "id": payment_id, "user_id": user_id, "status": "pending", "amount": amount,
+        "currency": currency, "payment_method": payment_method, "items": items}).one()
 
 
 def get(session: Session, payment_id: uuid.UUID, lock: bool = False) -> Row | None:
@@ -30,9 +35,7 @@ def get(session: Session, payment_id: uuid.UUID, lock: bool = False) -> Row | No
 
 
 def _finish(session: Session, payment_id: uuid.UUID, **values: Any) -> Row | None:
-    return session.execute(
-        update(payments).where(payments.c.id == payment_id, payments.c.status == "pending")
-        .values(updated_at=func.now(), **values).returning(*payments.c)).one_or_none()
+    return session.execute(_FINISH, {"pid": payment_id, **values}).one_or_none()
 
 
 def mark_succeeded(session: Session, payment_id: uuid.UUID, charge_id: str | None) -> Row | None:

@@ -26,6 +26,10 @@ OUTCOMES: dict[str, str | None] = {
     "tok_chargeDeclinedInsufficientFunds": "insufficient_funds",
 }
 TRANSIENT = frozenset({"tok_processingError"})
+# Built once, values bound per call: the same key returns nothing, never a second charge.
+_CHARGE = (pg_insert(simulator_charges)
+           .on_conflict_do_nothing(index_elements=["idempotency_key"])
+           .returning(*simulator_charges.c))
 
 
 def _new_id(prefix: str) -> str:
@@ -53,12 +57,11 @@ class CardSimulator:
             raise ProviderError("unsupported payment method")
         decline_code = OUTCOMES[payment_method]
         with self.uow() as uow:
-            row = uow.session.execute(pg_insert(simulator_charges).values(
-                id=_new_id("ch"), idempotency_key=idempotency_key, amount=amount,
-                currency=currency, payment_method=payment_method,
-                status="declined" if decline_code else "succeeded", decline_code=decline_code,
-            ).on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(*simulator_charges.c)).one_or_none()
+            row = uow.session.execute(_CHARGE, {
+                "id": _new_id("ch"), "idempotency_key": idempotency_key, "amount": amount,
+                "currency": currency, "payment_method": payment_method,
+                "status": "declined" if decline_code else "succeeded",
+                "decline_code": decline_code}).one_or_none()
             if row is None:  # the key was seen before: the stored result, never a new charge
                 row = uow.session.execute(select(simulator_charges).where(
                     simulator_charges.c.idempotency_key == idempotency_key)).one()
