@@ -14,14 +14,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from payments.model import ledger_entries as entries
 
-# Built once; both entries go in one multi-row INSERT per call.
-_INSERT = insert(entries).on_conflict_do_nothing(constraint="uq_ledger_transaction_account")
+_COMMON = ("transaction_id", "kind", "payment_id", "user_id", "currency")
+# Built once, values bound per call; both entries in one multi-row INSERT (one round trip).
+_INSERT = insert(entries).values([
+    {**{name: bindparam(name) for name in _COMMON}, "account": bindparam(f"account_{side}"),
+     "amount": bindparam(f"amount_{side}")} for side in ("debit", "credit")
+]).on_conflict_do_nothing(constraint="uq_ledger_transaction_account")
 CASH = "provider_cash"
 SALES = "sales"
 
@@ -30,8 +34,8 @@ def _post(session: Session, kind: str, transaction_id: uuid.UUID, payment_id: uu
           user_id: uuid.UUID, amount: int, currency: str, debit: str, credit: str) -> None:
     common = {"transaction_id": transaction_id, "kind": kind, "payment_id": payment_id,
               "user_id": user_id, "currency": currency}
-    session.execute(_INSERT, [{**common, "account": debit, "amount": amount},
-                              {**common, "account": credit, "amount": -amount}])
+    session.execute(_INSERT, {**common, "account_debit": debit, "amount_debit": amount,
+                              "account_credit": credit, "amount_credit": -amount})
 
 
 def post_capture(session: Session, payment_id: uuid.UUID, user_id: uuid.UUID, amount: int,
