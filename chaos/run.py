@@ -16,33 +16,16 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # `chaos` as a package (not this directory first)
 
-import httpx  # noqa: E402
-
-from chaos import amqp, heal, report  # noqa: E402
-from chaos.checker import check  # noqa: E402
-from chaos.fault_checks import fault_checks  # noqa: E402
-from chaos.fixtures import make_world  # noqa: E402
-from chaos.history import History  # noqa: E402
+from chaos import report  # noqa: E402
+from chaos.drive import drive  # noqa: E402
 from chaos.infra import PrivatePostgres, PrivateRabbit  # noqa: E402
-from chaos.nemesis import (  # noqa: E402
-    SERVICES,
-    Nemesis,
-    full_plan,
-    short_plan,
-)
-from chaos.scenarios import refund_before_sale  # noqa: E402
-from chaos.state import Databases, snapshot  # noqa: E402
-from chaos.suite import ADMIN_EMAIL, Suite, start_suite  # noqa: E402
-from chaos.workload import Rates, Workload  # noqa: E402
-
-TAIL = 15.0  # seconds of traffic after the last recovery
+from chaos.suite import start_suite  # noqa: E402
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -61,57 +44,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.duration = 60.0
     args.rate = args.rate or (2.5 if args.short else 4.0)
     return args
-
-
-async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
-                pg: PrivatePostgres, out: Path) -> dict[str, Any]:
-    rng = random.Random(args.seed)
-    db = Databases({s: pg.server_url(s) for s in SERVICES})
-    await asyncio.to_thread(amqp.declare_tap, rabbit.uri)
-    async with httpx.AsyncClient(base_url=suite.url,
-                                 limits=httpx.Limits(max_connections=100)) as client:
-        world = await make_world(client, (ADMIN_EMAIL, suite.env["ADMIN_PASSWORD"]), rng,
-                                 products=5, customers=6, scarce_stock=40)
-        t0 = time.time()
-        history = History(out / "history.jsonl", t0)
-        workload = Workload(client, world, history, rng)
-        nemesis = Nemesis(suite, rabbit, pg, db, t0)
-        nemesis.scenarios["reorder"] = lambda: refund_before_sale(workload, suite, db)
-        plan = short_plan(rng) if args.short else full_plan(rng, int(args.duration // 10))
-        gaps = (4.0, 6.0) if args.short else (8.0, 16.0)
-        rates = Rates(args.rate, args.rate / 6, args.rate)
-        print(f"chaos: workload {args.duration:.0f} s at {args.rate}/s checkouts, seed "
-              f"{args.seed}, plan {[f.name for f in plan]}", flush=True)
-        stop = asyncio.Event()
-        await asyncio.gather(workload.run(rates, stop), timeline(
-            nemesis.run(plan, 8.0, gaps, args.duration, rng), args.duration, stop))
-        history.close()
-    print("chaos: workload over; healing and waiting for quiescence", flush=True)
-    await asyncio.to_thread(heal.heal, suite, rabbit, pg)
-    quiet = await asyncio.to_thread(heal.wait_quiescent, suite, rabbit, db,
-                                    150.0 if args.short else 300.0)
-    ops = History.load(out / "history.jsonl")
-    snap = await asyncio.to_thread(snapshot, db)
-    parked = await asyncio.to_thread(amqp.parked, rabbit.uri)
-    verdict = check(ops, snap, world.products, parked, nemesis.poison_ids)
-    fault_checks(verdict, nemesis, quiet, out / "logs" / "catalog.log", suite.supervisor.exits)
-    db.dispose()
-    extra = {"seed": args.seed, "mode": "short" if args.short else "full",
-             "duration_s": args.duration, "checkout_rate": args.rate,
-             "quiescence_s": quiet.seconds, "quiescent": quiet.converged}
-    return report.summarize(ops, nemesis.records, verdict, extra, suite.supervisor.exits, t0,
-                            out / "logs" / "catalog.log")
-
-
-async def timeline(faults: Coroutine[Any, Any, None], duration: float,
-                   stop: asyncio.Event) -> None:
-    """The workload runs `duration` seconds, and on until the last fault has healed and the
-    suite recovered, then TAIL seconds more: every run ends with fault-free traffic."""
-    nemesis = asyncio.ensure_future(faults)
-    await asyncio.sleep(duration)
-    await nemesis
-    await asyncio.sleep(TAIL)
-    stop.set()
 
 
 def _on_signal(signum: int, frame: object) -> NoReturn:
