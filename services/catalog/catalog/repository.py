@@ -34,10 +34,10 @@ from catalog.stock import StockCounters
 COLUMNS = [c for c in products.c if c.name != "search"]
 _NAMES = [c.name for c in COLUMNS]
 _GET_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = %s::uuid"
+_GET_MANY_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = ANY(%s::uuid[])"
 _DISCONNECTS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE = products.c.deleted_at.is_(None)
 _BY_ID = select(*COLUMNS).where(products.c.id == bindparam("id"))
-_BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
 _MOVEMENT = insert(stock_movements)  # built once; the values are bound per call
 _NEWEST_FIRST = (products.c.created_at.desc(), products.c.id.desc())
 
@@ -59,12 +59,22 @@ class ProductReader:
                                  pool_recycle=1800, isolation_level="AUTOCOMMIT"))
 
     def get(self, product_id: uuid.UUID) -> Row | None:
+        found = self._fetch(_GET_SQL, (str(product_id),))
+        return found[0] if found else None
+
+    def get_many(self, product_ids: list[uuid.UUID]) -> list[Row]:
+        """The same plain path as `get`: checkout prices every order through here."""
+        if not product_ids:
+            return []
+        return self._fetch(_GET_MANY_SQL, ([str(pid) for pid in product_ids],))
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
         for attempt in (1, 2):
             connection = self.engine.raw_connection()
             try:
                 cursor = connection.cursor()
-                cursor.execute(_GET_SQL, (str(product_id),))
-                found = cursor.fetchone()
+                cursor.execute(sql, params)
+                found = cursor.fetchall()
                 cursor.close()
             except _DISCONNECTS:
                 connection.invalidate()
@@ -73,14 +83,8 @@ class ProductReader:
                 continue
             finally:
                 connection.close()
-            return None if found is None else dict(zip(_NAMES, found, strict=True))
-        return None
-
-    def get_many(self, product_ids: list[uuid.UUID]) -> list[Row]:
-        if not product_ids:
-            return []
-        with self.engine.connect() as conn:
-            return list(conn.execute(_BY_IDS, {"ids": product_ids}).mappings())
+            return [dict(zip(_NAMES, row, strict=True)) for row in found]
+        return []
 
     def page(self, limit: int, after: tuple[Any, ...] | None, category: str | None) -> Page:
         return self._page(page_statement(limit, after, category), limit, "created_at")

@@ -132,3 +132,16 @@ def test_search_goes_through_the_gin_index(engine, many_rows):
 def test_product_by_id_uses_the_primary_key(engine, many_rows):
     found = plan(engine, repository._BY_ID.params(id=uuid.uuid4()))
     assert "products_pkey" in found and "Seq Scan" not in found, found
+
+
+def test_get_products_in_the_order_asked_unknown_left_out_deleted_flagged(new_tx, reader,
+                                                                         make_product):
+    a, b = make_product(stock=3), make_product(price=250)
+    with new_tx() as tx:
+        use_cases.delete_product(tx, uuid.UUID(b["id"]))
+    ids = [uuid.UUID(b["id"]), uuid.uuid4(), uuid.UUID(a["id"])]
+    found = use_cases.get_products(reader, ids)
+    assert [(p["id"], p["price"], p["available"], p["deleted"]) for p in found] == [
+        (b["id"], 250, 0, True), (a["id"], 1000, 3, False)]
+    assert found[1] == use_cases.get_product(reader, uuid.UUID(a["id"]))
+    assert use_cases.get_products(reader, []) == []
