@@ -28,6 +28,10 @@ from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.channel import Channel
 
 log = logging.getLogger(__name__)
+# pika logs every failed connection attempt as half a dozen ERROR lines (one per layer); with a
+# retry every RECONNECT_DELAY that floods the log while the broker is down. Link logs one
+# WARNING per attempt with the reason instead.
+logging.getLogger("pika").setLevel(logging.CRITICAL)
 
 RECONNECT_DELAY = 0.5
 CONNECT_TIMEOUT = 3.0  # TCP connect; the whole TCP + TLS + AMQP handshake gets twice that
@@ -140,7 +144,8 @@ class Link:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # pika's errors have no common base besides this
-                log.warning("%s: broker connection failed: %s", self._what, type(exc).__name__)
+                log.warning("%s: broker connection failed: %s: %.300s", self._what,
+                            type(exc).__name__, exc)
             self._down()
             await asyncio.sleep(RECONNECT_DELAY)
 
@@ -155,7 +160,7 @@ class Link:
 
         def on_open_error(_connection: Any, error: BaseException) -> None:
             if not opened.done():
-                opened.set_exception(ConnectionError(f"{type(error).__name__}: {error}"))
+                opened.set_exception(ConnectionError(repr(error)))  # str() may be empty
             if not closed.done():
                 closed.set_result(None)
 
@@ -172,11 +177,14 @@ class Link:
             channel: Channel = await self.complete(
                 lambda callback: connection.channel(on_open_callback=callback))
 
-            def on_channel_close(_channel: Any, _error: BaseException) -> None:
+            def on_channel_close(_channel: Any, _error: BaseException | None) -> None:
                 self._down()  # e.g. the broker closed it on an error: the link is down
                 _close(connection)
 
             channel.add_on_close_callback(on_channel_close)
+            # The broker cancels a consumer whose queue went (deleted by hand, say): reconnect,
+            # which declares and consumes it again, rather than wait for nothing.
+            channel.add_on_cancel_callback(lambda _frame: on_channel_close(channel, None))
             await self._setup(channel)
             if closed.done() or not channel.is_open:
                 raise ConnectionError("closed during setup")

@@ -369,3 +369,20 @@ def test_parameters_from_the_uri():
         parameters("amqp://broker/vh?cafile=/ca.pem")  # TLS options without TLS
     with pytest.raises(FileNotFoundError):
         parameters("amqps://broker/vh?cafile=/no/such/ca.pem")  # at start-up, not later
+
+
+def test_a_deleted_reply_queue_is_declared_again(amqp_uri, probe):
+    """The broker cancels the consumer of a deleted queue; the client reconnects and declares
+    its reply queue again instead of waiting for replies that can no longer arrive."""
+
+    async def scenario(client: RpcClient) -> tuple[float, Any]:
+        assert client._link.channel is not None
+        client._link.channel.queue_delete(f"rpc.reply-{client.reply_to}")
+        await until(lambda: not client.connected, 2.0)
+        back_after = await until(lambda: client.connected, 5.0)
+        return back_after, await client.call("probe", "ping")
+
+    back_after, reply = with_client(amqp_uri, scenario)
+
+    assert back_after < 5.0
+    assert reply == {"service": "probe", "status": "ok"}
