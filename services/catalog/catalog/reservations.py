@@ -23,14 +23,14 @@ def reserve_stock(tx: Tx, request: Reservation, now: dt.datetime,
                   ttl_seconds: float) -> dict[str, Any]:
     rid, items = request.reservation_id, dict(sorted(request.quantities().items()))
     expires_at = now + dt.timedelta(seconds=ttl_seconds)
-    if not tx.reservations.create(rid, expires_at):
+    # The items go in with the reservation; a refusal below rolls both back.
+    if not tx.reservations.create(rid, expires_at, items=items):
         return _replay(tx, rid, items)
     for product_id, quantity in items.items():
         available = tx.products.reserve(product_id, quantity)
         if available is None:
             raise _refusal(tx, product_id, quantity)
         stock_changed(tx, product_id, available)
-    tx.reservations.add_items(rid, items)
     return view(ReservationRecord(rid, "active", expires_at, False, items))
 
 
@@ -107,8 +107,7 @@ def _refusal(tx: Tx, product_id: uuid.UUID, quantity: int) -> Exception:
 
 def _consume(tx: Tx, record: ReservationRecord) -> None:
     for product_id, quantity in sorted(record.items.items()):
-        tx.products.consume(product_id, quantity)
-        tx.products.record_movement(product_id, -quantity, f"sold: reservation {record.id}")
+        tx.products.sell(product_id, quantity, f"sold: reservation {record.id}")
     tx.reservations.set_status(record.id, "committed")
 
 

@@ -14,8 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Update, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ColumnElement, Integer, Update, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from catalog.model import products, reservation_items, reservations
@@ -39,10 +38,19 @@ def _counter(*conditions: ColumnElement[bool], **values: Any) -> Update:
 _RESERVE = _counter(_P.deleted_at.is_(None), _QTY <= _AVAILABLE,
                     reserved=_P.reserved + _QTY, version=_P.version + 1)
 _UNRESERVE = _counter(reserved=_P.reserved - _QTY, version=_P.version + 1)
-# Reserved units leave the warehouse: `available` (and so the version) does not change.
-_CONSUME = _counter(on_hand=_P.on_hand - _QTY, reserved=_P.reserved - _QTY)
 _TAKE = _counter(_QTY <= _AVAILABLE, on_hand=_P.on_hand - _QTY, version=_P.version + 1)
 _RESTOCK = _counter(on_hand=_P.on_hand + _QTY, version=_P.version + 1)
+
+
+# Reserved units leave the warehouse, with their audit row, in one round trip. `available`
+# (and so the version) does not change.
+_SELL = text("""
+    WITH p AS (UPDATE products SET on_hand = on_hand - :qty, reserved = reserved - :qty,
+                                   updated_at = now()
+               WHERE id = :pid RETURNING id, on_hand - reserved AS available),
+         m AS (INSERT INTO stock_movements (product_id, delta, reason)
+               SELECT id, -CAST(:qty AS int), :reason FROM p)
+    SELECT available FROM p""")
 
 
 class StockCounters:
@@ -61,8 +69,9 @@ class StockCounters:
     def unreserve(self, product_id: uuid.UUID, quantity: int) -> int:
         return _present(self._apply(_UNRESERVE, product_id, quantity))
 
-    def consume(self, product_id: uuid.UUID, quantity: int) -> int:
-        return _present(self._apply(_CONSUME, product_id, quantity))
+    def sell(self, product_id: uuid.UUID, quantity: int, reason: str) -> int:
+        return _present(self.session.execute(
+            _SELL, {"pid": product_id, "qty": quantity, "reason": reason}).scalar())
 
     def take(self, product_id: uuid.UUID, quantity: int) -> int | None:
         return self._apply(_TAKE, product_id, quantity)
@@ -81,10 +90,15 @@ _R = reservations.c
 _I = reservation_items.c
 _HEAD = select(_R.id, _R.status, _R.expires_at, _R.restocked_at)
 # Built once: a statement made per call costs its construction and cache-key walk every time.
-_CREATE = (pg_insert(reservations).values(id=bindparam("rid"), status=bindparam("status"),
-                                          expires_at=bindparam("expires_at"))
-           .on_conflict_do_nothing(index_elements=["id"]).returning(_R.id))
-_ADD_ITEMS = insert(reservation_items)
+# The reservation and its items in one round trip; no items when the id exists already.
+_CREATE = text("""
+    WITH r AS (INSERT INTO reservations (id, status, expires_at)
+               VALUES (:rid, :status, :expires_at) ON CONFLICT (id) DO NOTHING RETURNING id),
+         i AS (INSERT INTO reservation_items (reservation_id, product_id, quantity)
+               SELECT r.id, v.product_id, v.quantity
+               FROM r, unnest(CAST(:pids AS uuid[]), CAST(:qtys AS int[]))
+                       AS v(product_id, quantity))
+    SELECT id FROM r""")
 # The head (locked) and its items in one round trip; only the reservation row is locked.
 _GET = (select(_R.id, _R.status, _R.expires_at, _R.restocked_at, _I.product_id, _I.quantity)
         .select_from(reservations.outerjoin(reservation_items))
@@ -97,17 +111,14 @@ class ReservationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, reservation_id: str, expires_at: dt.datetime,
-               status: str = "active") -> bool:
+    def create(self, reservation_id: str, expires_at: dt.datetime, status: str = "active",
+               items: dict[uuid.UUID, int] | None = None) -> bool:
         # A concurrent insert of the same id waits here until the first one commits.
-        created = self.session.execute(_CREATE, {"rid": reservation_id, "status": status,
-                                                 "expires_at": expires_at}).first()
+        items = items or {}
+        created = self.session.execute(_CREATE, {
+            "rid": reservation_id, "status": status, "expires_at": expires_at,
+            "pids": list(items), "qtys": list(items.values())}).first()
         return created is not None
-
-    def add_items(self, reservation_id: str, items: dict[uuid.UUID, int]) -> None:
-        self.session.execute(_ADD_ITEMS, [
-            {"reservation_id": reservation_id, "product_id": pid, "quantity": qty}
-            for pid, qty in items.items()])
 
     def get(self, reservation_id: str) -> ReservationRecord | None:
         rows = self.session.execute(_GET, {"rid": reservation_id}).all()

@@ -106,6 +106,11 @@ class FakeProducts:
     def consume(self, product_id: uuid.UUID, quantity: int) -> int:
         return self._counter(product_id, -quantity, -quantity, bump=False) or 0
 
+    def sell(self, product_id: uuid.UUID, quantity: int, reason: str) -> int:
+        available = self.consume(product_id, quantity)
+        self.record_movement(product_id, -quantity, reason)
+        return available
+
     def take(self, product_id: uuid.UUID, quantity: int) -> int | None:
         return self._counter(product_id, -quantity, 0, need=quantity)
 
@@ -117,15 +122,14 @@ class FakeReservations:
     def __init__(self, state: FakeState) -> None:
         self.s = state
 
-    def create(self, reservation_id: str, expires_at: dt.datetime, status: str = "active") -> bool:
+    def create(self, reservation_id: str, expires_at: dt.datetime, status: str = "active",
+               items: dict[uuid.UUID, int] | None = None) -> bool:
         if reservation_id in self.s.reservations:
             return False
         self.s.reservations[reservation_id] = ReservationRecord(reservation_id, status,
-                                                                expires_at, False, {})
+                                                                expires_at, False,
+                                                                dict(items or {}))
         return True
-
-    def add_items(self, reservation_id: str, items: dict[uuid.UUID, int]) -> None:
-        self.s.reservations[reservation_id].items.update(items)
 
     def get(self, reservation_id: str) -> ReservationRecord | None:
         record = self.s.reservations.get(reservation_id)
