@@ -16,10 +16,8 @@ can push): `GET /auth/jwks.json`, one `auth.get_jwks` RPC per request, through t
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,27 +27,19 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report
+import common
 import suite
-from loadgen import _children_cpu, parse
 
 PASSWORD = "bench password 0123456789"
 GOAL = 1.5
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke run; no doc update")
+    parser = common.parser(__doc__, connections=3, connections_help="concurrent sign-ins",
+                           warmup=False)
     parser.add_argument("--users", type=int, default=40)
-    parser.add_argument("--connections", type=int, default=3, help="concurrent sign-ins")
     parser.add_argument("--probe-rate", type=float, default=40.0, help="reads per second")
-    parser.add_argument("--rounds", type=int)
-    parser.add_argument("--duration", type=float)
-    parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else 6)
-    args.duration = args.duration or (5.0 if args.quick else 20.0)
-    return args
+    return common.defaults(parser.parse_args(argv), rounds=(2, 6), duration=(5.0, 20.0))
 
 
 def lua_script(emails, directory):
@@ -113,27 +103,21 @@ def _own_cpu():
 
 def one_round(kind, binary, url, script, args, pids):
     """pids: {"auth": pid, "gateway": pid}"""
-    cpu_before = {name: suite.cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_before = common.cpu_clocks(pids)
     own_before, busy_before, wall_before = _own_cpu(), suite.machine_busy_seconds(), \
         time.monotonic()
     wrk_cpu = 0.0
     with Probe(f"{url}/auth/jwks.json", args.probe_rate) as probe:
         if kind == "storm":
-            before = _children_cpu()
-            done = subprocess.run([binary, "-t1", f"-c{args.connections}",
-                                   f"-d{args.duration:g}s", "--latency", "--timeout=10s",
-                                   "-s", script, url], capture_output=True, text=True,
-                                  timeout=args.duration + 60, check=False)
-            if done.returncode != 0:
-                raise suite.BenchError(f"wrk failed: {done.stderr.strip()}")
-            storm = parse(done.stdout, _children_cpu() - before)
+            storm = common.wrk(binary, url, script, args.connections, args.duration,
+                               threads=1, timeout_s=10.0)
             wrk_cpu = storm.wrk_cpu_s
         else:
             time.sleep(args.duration)
             storm = None
     if len(probe.latencies) < 10:
         raise suite.BenchError("the read probe got almost no answers")
-    cpu = {name: suite.cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    cpu = common.cpu_spent(pids, cpu_before)
     ours = sum(cpu.values()) + wrk_cpu + _own_cpu() - own_before
     other = (suite.machine_busy_seconds() - busy_before - ours) / (time.monotonic()
                                                                    - wall_before)
@@ -245,52 +229,39 @@ def argon2_meta():
             "queue_limit": config.hash_queue_limit, "niceness": config.hash_niceness}
 
 
+def collect(binary, args, run_name):
+    with suite.vhost() as amqp_uri, suite.database("auth") as auth_url, \
+            suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
+        env = suite.suite_env(amqp_uri, {"auth": auth_url})
+        port = suite.free_port()
+        auth = procs.start("auth", suite.nameko_service("auth"), env)
+        gateway = procs.start("gateway", [sys.executable, "-m", "gateway"],
+                              {**env, "GATEWAY_PORT": str(port)})
+        pids = {"auth": auth.pid, "gateway": gateway.pid}
+        url = f"http://127.0.0.1:{port}"
+        suite.wait_http_ok(f"{url}/auth/jwks.json", procs)
+        script = lua_script(register(url, args.users), tmp)
+        one_round("storm", binary, url, script, args, pids)  # warm-up
+        samples = []
+        for index in range(args.rounds):
+            for kind in common.abba(index, ("idle", "storm")):
+                procs.check_alive()
+                samples.append(one_round(kind, binary, url, script, args, pids))
+    return samples
+
+
 def main(argv=None):
     args = parse_args(argv)
-    suite.on_signal_raise()
-    started, source = time.time(), suite.source_state()
-    run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-auth"
-    try:
-        binary = suite.ensure_wrk()
-        with suite.vhost() as amqp_uri, suite.database("auth") as auth_url, \
-                suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
-            env = suite.suite_env(amqp_uri, {"auth": auth_url})
-            port = suite.free_port()
-            auth = procs.start("auth", suite.nameko_service("auth"), env)
-            gateway = procs.start("gateway", [sys.executable, "-m", "gateway"],
-                                  {**env, "GATEWAY_PORT": str(port)})
-            pids = {"auth": auth.pid, "gateway": gateway.pid}
-            url = f"http://127.0.0.1:{port}"
-            suite.wait_http_ok(f"{url}/auth/jwks.json", procs)
-            script = lua_script(register(url, args.users), tmp)
-            one_round("storm", binary, url, script, args, pids)  # warm-up
-            samples = []
-            for index in range(args.rounds):
-                for kind in ("idle", "storm") if index % 2 == 0 else ("storm", "idle"):
-                    procs.check_alive()
-                    samples.append(one_round(kind, binary, url, script, args, pids))
-    except suite.BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+    run = common.Run("bench/auth_login.py", "auth", argv)
+    samples, failed = run.attempt(collect, args)
+    if failed is not None:
+        return failed
     summary = summarise(samples)
-    meta = {"command": report.command_line(sys.argv if argv is None else
-                                           ["bench/auth_login.py", *argv]),
-            "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-            "minutes": round((time.time() - started) / 60, 1), "source": source,
-            "rounds": args.rounds, "duration_s": args.duration, "users": args.users,
-            "connections": args.connections, "probe_rate": args.probe_rate,
-            "machine": suite.machine(), "argon2": argon2_meta()}
+    meta = run.meta(rounds=args.rounds, duration_s=args.duration, users=args.users,
+                    connections=args.connections, probe_rate=args.probe_rate,
+                    argon2=argon2_meta())
     meta["hash_cpu_ms"] = hash_cpu_ms(meta)
-    (suite.RESULTS / f"{run_name}.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "samples": samples}, indent=2))
-    text = markdown(summary, meta)
-    print(text)
-    if not args.quick and not args.no_doc:
-        report.update_doc("auth", text)
-        print("bench: figures written to docs/benchmarks.md")
+    run.finish(args, "auth", markdown(summary, meta), meta, summary=summary, samples=samples)
     return 1 if summary["errors"] else 0
 
 

@@ -16,8 +16,6 @@ wrk -t2 -c32 with a Lua script rotating over --hot product ids (uncached: all 10
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import statistics
 import subprocess
@@ -29,9 +27,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report
+import common
 import suite
-from loadgen import _children_cpu, parse
+from common import wrk  # noqa: F401  (part of this module's interface: edge_overhead.py)
 
 PAIRS = {"uncached": ("ours_uncached", "nameko_http"), "cached": ("ours_cached", "asyncio_pg")}
 LABELS = {"ours_uncached": "ours, cache off", "nameko_http": "nameko `@http` + `RpcProxy`",
@@ -40,21 +38,13 @@ ADMIN = ("bench-admin@suite.test", "bench-admin-password-1")
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke run; no doc update")
+    parser = common.parser(__doc__, connections=32)
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--hot", type=int, default=100, help="ids rotated in cached rounds")
     parser.add_argument("--rpc-calls", type=int, help="calls per RPC CPU measurement")
-    parser.add_argument("--rounds", type=int)
-    parser.add_argument("--duration", type=float)
-    parser.add_argument("--warmup", type=float)
     parser.add_argument("--patches", type=int)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (1 if args.quick else 3)
-    args.duration = args.duration or (5.0 if args.quick else 15.0)
-    args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
+    args = common.defaults(parser.parse_args(argv), rounds=(1, 3), duration=(5.0, 15.0),
+                           warmup=(2.0, 5.0))
     args.patches = args.patches or (10 if args.quick else 60)
     args.rpc_calls = args.rpc_calls or (500 if args.quick else 3000)
     return args
@@ -67,16 +57,6 @@ def lua_script(ids, directory):
                     "request = function()\n  n = n + 1\n"
                     "  return wrk.format('GET', '/products/' .. ids[(n % #ids) + 1])\nend\n")
     return str(path)
-
-
-def wrk(binary, url, script, connections, seconds):
-    before = _children_cpu()
-    done = subprocess.run([binary, "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-                           "--timeout=5s", "-s", script, url], capture_output=True, text=True,
-                          timeout=seconds + 60, check=False)
-    if done.returncode != 0:
-        raise suite.BenchError(f"wrk failed: {done.stderr.strip()}")
-    return parse(done.stdout, _children_cpu() - before)
 
 
 def start(procs, env, pg_dsn):
@@ -106,20 +86,21 @@ def rounds(binary, urls, scripts, args, procs, catalog_pid):
     samples = []
     for pair, systems in PAIRS.items():
         for name in systems:
-            wrk(binary, urls[name], scripts[pair], args.connections, args.warmup)
+            common.wrk(binary, urls[name], scripts[pair], args.connections, args.warmup)
         for index in range(args.rounds):
-            for name in systems if index % 2 == 0 else systems[::-1]:
+            for name in common.abba(index, systems):
                 procs.check_alive()
                 pids = {"system": procs.children[name].pid, "catalog": catalog_pid}
-                cpu = {k: suite.cpu_seconds(p) for k, p in pids.items()}
+                cpu = common.cpu_clocks(pids)
                 lookups = cache_lookups(urls[name])
-                result = wrk(binary, urls[name], scripts[pair], args.connections, args.duration)
+                result = common.wrk(binary, urls[name], scripts[pair], args.connections,
+                                    args.duration)
                 hits, total = (b - a for a, b in zip(lookups, cache_lookups(urls[name]),
                                                      strict=True))
                 sample = {"pair": pair, "system": name, **result.__dict__,
                           "hit_ratio": hits / total if total else None,
-                          "cpu_ms": {k: 1000 * (suite.cpu_seconds(p) - cpu[k])
-                                     / max(result.requests, 1) for k, p in pids.items()}}
+                          "cpu_ms": {k: 1000 * seconds / max(result.requests, 1)
+                                     for k, seconds in common.cpu_spent(pids, cpu).items()}}
                 samples.append(sample)
                 print(f"bench: {pair} {name:<14} {result.rps:8.1f} req/s p99 "
                       f"{result.p99_ms:.1f} ms errors {result.errors}", flush=True)
@@ -197,10 +178,7 @@ def summarise(samples):
     out = {}
     for name in LABELS:
         mine = [s for s in samples if s["system"] == name]
-        out[name] = {"rps": statistics.median(s["rps"] for s in mine),
-                     "p50_ms": statistics.median(s["p50_ms"] for s in mine),
-                     "p99_ms": statistics.median(s["p99_ms"] for s in mine),
-                     "errors": sum(s["non_2xx"] + s["socket_errors"] for s in mine),
+        out[name] = {**common.medians(mine, ("rps", "p50_ms", "p99_ms")),
                      "cpu_ms": {k: statistics.median(s["cpu_ms"][k] for s in mine)
                                 for k in mine[0]["cpu_ms"]},
                      "hit_ratio": _median([s["hit_ratio"] for s in mine])}
@@ -263,55 +241,38 @@ def seed(database_url, count):
     return ids
 
 
-def _load_average():
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+def collect(binary, args, run_name):
+    with suite.vhost() as amqp_uri, suite.database("catalog") as catalog_url, \
+            suite.database("auth") as auth_url, suite.Processes(run_name) as procs, \
+            tempfile.TemporaryDirectory() as tmp:
+        ids = seed(catalog_url, args.products)
+        env = {**suite.suite_env(amqp_uri, {"catalog": catalog_url, "auth": auth_url}),
+               "ADMIN_EMAIL": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1]}
+        pg_dsn = catalog_url.replace("postgresql+psycopg2://", "postgresql://")
+        urls = start(procs, env, pg_dsn)
+        for name in (*LABELS, "gateway_b"):
+            suite.wait_http_ok(f"{urls[name]}/products/{ids[0]}", procs)
+        scripts = {"uncached": lua_script(ids, tmp), "cached": lua_script(ids[:args.hot], tmp)}
+        samples = rounds(binary, urls, scripts, args, procs, procs.children["catalog"].pid)
+        latency = invalidation(urls, ids[args.hot:], args.patches)
+        rpc = rpc_cpu(amqp_uri, procs.children["catalog"].pid, ids, args.rpc_calls,
+                      args.connections)
+    return samples, latency, rpc
 
 
 def main(argv=None):
     args = parse_args(argv)
-    suite.on_signal_raise()
-    started, source = time.time(), suite.source_state()
-    run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-catalog"
-    try:
-        binary = suite.ensure_wrk()
-        with suite.vhost() as amqp_uri, suite.database("catalog") as catalog_url, \
-                suite.database("auth") as auth_url, suite.Processes(run_name) as procs, \
-                tempfile.TemporaryDirectory() as tmp:
-            ids = seed(catalog_url, args.products)
-            env = {**suite.suite_env(amqp_uri, {"catalog": catalog_url, "auth": auth_url}),
-                   "ADMIN_EMAIL": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1]}
-            pg_dsn = catalog_url.replace("postgresql+psycopg2://", "postgresql://")
-            urls = start(procs, env, pg_dsn)
-            for name in (*LABELS, "gateway_b"):
-                suite.wait_http_ok(f"{urls[name]}/products/{ids[0]}", procs)
-            scripts = {"uncached": lua_script(ids, tmp), "cached": lua_script(ids[:args.hot], tmp)}
-            samples = rounds(binary, urls, scripts, args, procs, procs.children["catalog"].pid)
-            latency = invalidation(urls, ids[args.hot:], args.patches)
-            rpc = rpc_cpu(amqp_uri, procs.children["catalog"].pid, ids, args.rpc_calls,
-                          args.connections)
-    except suite.BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+    run = common.Run("bench/catalog.py", "catalog", argv)
+    measured, failed = run.attempt(collect, args)
+    if failed is not None:
+        return failed
+    samples, latency, rpc = measured
     summary = summarise(samples)
-    meta = {"command": report.command_line(sys.argv if argv is None else
-                                           ["bench/catalog.py", *argv]),
-            "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-            "minutes": round((time.time() - started) / 60, 1), "source": source,
-            "products": args.products, "hot": args.hot, "connections": args.connections,
-            "rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
-            "rpc_calls": args.rpc_calls, "machine": suite.machine(),
-            "load": _load_average()}
-    out = suite.RESULTS / f"{run_name}.json"
-    out.write_text(json.dumps({"meta": meta, "summary": summary, "invalidation": latency,
-                               "rpc_cpu_ms": rpc, "samples": samples}, indent=2))
-    text = markdown(summary, latency, rpc, meta)
-    print(text)
-    if not args.quick and not args.no_doc:
-        report.update_doc("catalog", text)
-        print("bench: figures written to docs/benchmarks.md")
+    meta = run.meta(products=args.products, hot=args.hot, connections=args.connections,
+                    rounds=args.rounds, duration_s=args.duration, warmup_s=args.warmup,
+                    rpc_calls=args.rpc_calls)
+    run.finish(args, "catalog", markdown(summary, latency, rpc, meta), meta, summary=summary,
+               invalidation=latency, rpc_cpu_ms=rpc, samples=samples)
     return 1 if any(s["errors"] for s in summary.values()) else 0
 
 

@@ -16,8 +16,6 @@ Exit status: 0 ok, 1 errors or inconsistent books, 2 could not run.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -30,9 +28,9 @@ import httpx
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report
+import common
 import suite
-from loadgen import _children_cpu, parse
+from common import wrk  # noqa: F401  (kept: part of this module's interface)
 
 ADMIN = ("bench-admin@suite.test", "bench-admin-password-1")
 STOCK = 1_000_000
@@ -41,20 +39,11 @@ GOAL_RPS, GOAL_P99_MS = 150.0, 150.0
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke run, no doc update")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int)
-    parser.add_argument("--duration", type=float, help="seconds per round")
-    parser.add_argument("--warmup", type=float)
+    parser = common.parser(__doc__, connections=16)
     parser.add_argument("--products", type=int, default=50)
     parser.add_argument("--customers", type=int, default=16)
-    parser.add_argument("--no-doc", action="store_true", help="don't rewrite docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (1 if args.quick else 3)
-    args.duration = args.duration or (5.0 if args.quick else 20.0)
-    args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
-    return args
+    return common.defaults(parser.parse_args(argv), rounds=(1, 3), duration=(5.0, 20.0),
+                           warmup=(2.0, 5.0))
 
 
 def lua_script(tokens, products, directory):
@@ -82,16 +71,6 @@ function request()
 end
 """)
     return str(path)
-
-
-def wrk(binary, url, script, connections, seconds):
-    before = _children_cpu()
-    done = subprocess.run([binary, "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-                           "--timeout=5s", "-s", script, url], capture_output=True, text=True,
-                          timeout=seconds + 60, check=False)
-    if done.returncode != 0:
-        raise suite.BenchError(f"wrk failed: {done.stderr.strip()}")
-    return parse(done.stdout, _children_cpu() - before)
 
 
 def start(procs, env):
@@ -146,7 +125,7 @@ def backends(databases):
 
 def rounds(binary, url, script, args, procs, databases):
     print(f"bench: warm-up {args.warmup:g} s", flush=True)
-    wrk(binary, url, script, args.connections, args.warmup)
+    common.wrk(binary, url, script, args.connections, args.warmup)
     pids = {name: procs.children[name].pid for name in PROCS}
     broker = suite.broker_pid()
     if broker is not None:
@@ -154,11 +133,11 @@ def rounds(binary, url, script, args, procs, databases):
     samples = []
     for index in range(args.rounds):
         procs.check_alive()
-        before = {name: suite.cpu_seconds(pid) for name, pid in pids.items()}
+        before = common.cpu_clocks(pids)
         pg_before = {pid: suite.cpu_seconds(pid) for pid in backends(databases)}
         busy = suite.machine_busy_seconds()
-        result = wrk(binary, url, script, args.connections, args.duration)
-        cpu = {name: suite.cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        result = common.wrk(binary, url, script, args.connections, args.duration)
+        cpu = common.cpu_spent(pids, before)
         # Backends opened during the round count from zero; pools are warm after the warm-up.
         cpu["postgres"] = sum(suite.cpu_seconds(pid) - pg_before.get(pid, 0.0)
                               for pid in backends(databases))
@@ -252,46 +231,36 @@ def markdown(summary, meta):
         f"{'consistent' if b['consistent'] else 'INCONSISTENT'}."])
 
 
+def collect(binary, args, run_name):
+    with suite.vhost() as amqp_uri, suite.database("auth") as auth_url, \
+            suite.database("catalog") as catalog_url, \
+            suite.database("payments") as payments_url, \
+            suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
+        urls = {"auth": auth_url, "catalog": catalog_url, "payments": payments_url}
+        env = {**suite.suite_env(amqp_uri, urls), "ADMIN_EMAIL": ADMIN[0],
+               "ADMIN_PASSWORD": ADMIN[1]}
+        url = start(procs, env)
+        products, tokens = prepare_data(url, args)
+        script = lua_script(tokens, products, tmp)
+        databases = [make_url(u).database for u in urls.values()]
+        samples = rounds(binary, url, script, args, procs, databases)
+        checked = books(env, payments_url, catalog_url)
+    return samples, checked
+
+
 def main(argv=None):
     args = parse_args(argv)
-    suite.on_signal_raise()
-    started, source = time.time(), suite.source_state()
-    run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-checkout"
-    try:
-        binary = suite.ensure_wrk()
-        with suite.vhost() as amqp_uri, suite.database("auth") as auth_url, \
-                suite.database("catalog") as catalog_url, \
-                suite.database("payments") as payments_url, \
-                suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
-            urls = {"auth": auth_url, "catalog": catalog_url, "payments": payments_url}
-            env = {**suite.suite_env(amqp_uri, urls), "ADMIN_EMAIL": ADMIN[0],
-                   "ADMIN_PASSWORD": ADMIN[1]}
-            url = start(procs, env)
-            products, tokens = prepare_data(url, args)
-            script = lua_script(tokens, products, tmp)
-            databases = [make_url(u).database for u in urls.values()]
-            samples = rounds(binary, url, script, args, procs, databases)
-            checked = books(env, payments_url, catalog_url)
-    except suite.BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+    run = common.Run("bench/checkout.py", "checkout", argv)
+    measured, failed = run.attempt(collect, args)
+    if failed is not None:
+        return failed
+    samples, checked = measured
     summary = summarise(samples, checked)
-    meta = {"command": report.command_line(sys.argv if argv is None else
-                                           ["bench/checkout.py", *argv]),
-            "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-            "source": source, "connections": args.connections, "rounds": args.rounds,
-            "duration_s": args.duration, "warmup_s": args.warmup, "products": args.products,
-            "customers": args.customers, "machine": suite.machine()}
-    (suite.RESULTS / f"{run_name}.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "samples": samples}, indent=2))
-    text = markdown(summary, meta)
-    print(text)
-    if not args.quick and not args.no_doc:
-        report.update_doc("payments-checkout", text)
-        print("bench: figures written to docs/benchmarks.md")
+    meta = run.meta(connections=args.connections, rounds=args.rounds,
+                    duration_s=args.duration, warmup_s=args.warmup, products=args.products,
+                    customers=args.customers)
+    run.finish(args, "payments-checkout", markdown(summary, meta), meta, summary=summary,
+               samples=samples)
     return 1 if summary["errors"] or not checked["consistent"] else 0
 
 

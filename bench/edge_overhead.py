@@ -16,19 +16,16 @@ GATEWAY_MAX_INFLIGHT=0). Security headers are on in both (not switchable). wrk -
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report
+import common
 import suite
 
-from catalog import lua_script, seed, wrk
+from catalog import lua_script, seed
 
 GOAL = 0.9
 SYSTEMS = ("edge_on", "edge_off")
@@ -40,20 +37,11 @@ EDGE_OFF = {"RATE_LIMIT_ENABLED": "false", "GATEWAY_METRICS_ENABLED": "false",
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke run; no doc update")
+    parser = common.parser(__doc__, connections=32)
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--hot", type=int, default=100)
-    parser.add_argument("--rounds", type=int)
-    parser.add_argument("--duration", type=float)
-    parser.add_argument("--warmup", type=float)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else 6)
-    args.duration = args.duration or (4.0 if args.quick else 15.0)
-    args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
-    return args
+    return common.defaults(parser.parse_args(argv), rounds=(2, 6), duration=(4.0, 15.0),
+                           warmup=(2.0, 5.0))
 
 
 def start(procs, env):
@@ -69,16 +57,16 @@ def start(procs, env):
 
 def rounds(binary, urls, script, args, procs):
     for name in SYSTEMS:
-        wrk(binary, urls[name], script, args.connections, args.warmup)
+        common.wrk(binary, urls[name], script, args.connections, args.warmup)
     samples = []
     for index in range(args.rounds):
-        for name in SYSTEMS if index % 2 == 0 else SYSTEMS[::-1]:
+        for name in common.abba(index, SYSTEMS):
             procs.check_alive()
-            pid = procs.children[name].pid
-            cpu = suite.cpu_seconds(pid)
-            result = wrk(binary, urls[name], script, args.connections, args.duration)
+            pids = {name: procs.children[name].pid}
+            cpu = common.cpu_clocks(pids)
+            result = common.wrk(binary, urls[name], script, args.connections, args.duration)
             samples.append({"round": index, "system": name, **result.__dict__,
-                            "cpu_ms": 1000 * (suite.cpu_seconds(pid) - cpu)
+                            "cpu_ms": 1000 * common.cpu_spent(pids, cpu)[name]
                             / max(result.requests, 1)})
             print(f"bench: round {index} {name:<9} {result.rps:8.1f} req/s p99 "
                   f"{result.p99_ms:.2f} ms errors {result.errors}", flush=True)
@@ -89,9 +77,7 @@ def summarise(samples):
     out = {}
     for name in SYSTEMS:
         mine = [s for s in samples if s["system"] == name]
-        out[name] = {key: statistics.median(s[key] for s in mine)
-                     for key in ("rps", "p50_ms", "p99_ms", "cpu_ms")}
-        out[name]["errors"] = sum(s["non_2xx"] + s["socket_errors"] for s in mine)
+        out[name] = common.medians(mine, ("rps", "p50_ms", "p99_ms", "cpu_ms"))
     by_round = {}
     for s in samples:
         by_round.setdefault(s["round"], {})[s["system"]] = s["rps"]
@@ -129,46 +115,29 @@ def markdown(summary, meta):
         f">= {GOAL}x: {met}.", "", f"Per-round req/s (on/off): {per_round}."])
 
 
+def collect(binary, args, run_name):
+    with suite.vhost() as amqp_uri, suite.database("catalog") as catalog_url, \
+            suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
+        ids = seed(catalog_url, args.products)
+        env = suite.suite_env(amqp_uri, {"catalog": catalog_url})
+        urls = start(procs, env)
+        for name in SYSTEMS:
+            suite.wait_http_ok(f"{urls[name]}/products/{ids[0]}", procs)
+        return rounds(binary, urls, lua_script(ids[:args.hot], tmp), args, procs)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    suite.on_signal_raise()
-    started, source = time.time(), suite.source_state()
-    run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-edge"
-    try:
-        binary = suite.ensure_wrk()
-        with suite.vhost() as amqp_uri, suite.database("catalog") as catalog_url, \
-                suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
-            ids = seed(catalog_url, args.products)
-            env = suite.suite_env(amqp_uri, {"catalog": catalog_url})
-            urls = start(procs, env)
-            for name in SYSTEMS:
-                suite.wait_http_ok(f"{urls[name]}/products/{ids[0]}", procs)
-            samples = rounds(binary, urls, lua_script(ids[:args.hot], tmp), args, procs)
-    except suite.BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+    run = common.Run("bench/edge_overhead.py", "edge", argv)
+    samples, failed = run.attempt(collect, args)
+    if failed is not None:
+        return failed
     summary = summarise(samples)
-    meta = {"command": report.command_line(sys.argv if argv is None else
-                                           ["bench/edge_overhead.py", *argv]),
-            "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-            "minutes": round((time.time() - started) / 60, 1), "source": source,
-            "products": args.products, "hot": args.hot, "connections": args.connections,
-            "rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
-            "machine": suite.machine(),
-            "load": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
-    (suite.RESULTS / f"{run_name}.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "samples": samples}, indent=2))
-    text = markdown(summary, meta)
-    print(text)
-    if not args.quick and not args.no_doc:
-        report.update_doc("edge-overhead", text)
-        print("bench: figures written to docs/benchmarks.md")
-    if any(summary[name]["errors"] for name in SYSTEMS):
-        return 1
-    return 0
+    meta = run.meta(products=args.products, hot=args.hot, connections=args.connections,
+                    rounds=args.rounds, duration_s=args.duration, warmup_s=args.warmup)
+    run.finish(args, "edge-overhead", markdown(summary, meta), meta, summary=summary,
+               samples=samples)
+    return 1 if any(summary[name]["errors"] for name in SYSTEMS) else 0
 
 
 if __name__ == "__main__":
