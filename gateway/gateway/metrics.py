@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import weakref
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -58,16 +59,31 @@ class Recorder:
     looked up with `.labels()` on every request: the label sets are bounded the same way."""
 
     def __init__(self) -> None:
-        self._counters: dict[tuple[str, str, int], Any] = {}
-        self._histograms: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def __call__(self, method: str, route: str, status: int, seconds: float) -> None:
-        counter = self._counters.get((method, route, status))
-        if counter is None:
-            counter = self._counters[method, route, status] = REQUESTS.labels(
-                method, route, str(status))
-        histogram = self._histograms.get((method, route))
-        if histogram is None:
-            histogram = self._histograms[method, route] = LATENCY.labels(method, route)
-        counter.inc()
-        histogram.observe(seconds)
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = self._children[method, route, status] = (
+                REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+class InflightSource(Protocol):
+    inflight: int
+
+
+_INFLIGHT_SOURCES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def count_inflight(source: InflightSource) -> bool:
+    """In a single process, gateway_inflight_requests reads the `inflight` of every live source
+    when scraped, which costs nothing per request; True then. With several workers
+    (PROMETHEUS_MULTIPROC_DIR) the gauge must live in the shared files: False, and the caller
+    counts with inc()/dec() as it goes."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return False
+    _INFLIGHT_SOURCES.add(source)
+    INFLIGHT.set_function(lambda: sum(s.inflight for s in list(_INFLIGHT_SOURCES)))
+    return True

@@ -122,10 +122,18 @@ def build(config: GatewaySettings) -> RateLimiter | None:
                        Budget("user", config.rate_limit_user_per_minute))
 
 
+# Pre-encoded header values: the window's reset (1-60 s) and each budget's limit.
+_RESET = [(b"ratelimit-reset", str(seconds).encode()) for seconds in range(WINDOW_SECONDS + 1)]
+_LIMITS: dict[int, tuple[bytes, bytes]] = {}
+
+
 def _headers(per_minute: int, remaining: int, reset: int) -> list[tuple[bytes, bytes]]:
-    return [(b"ratelimit-limit", str(per_minute).encode()),
-            (b"ratelimit-remaining", str(remaining).encode()),
-            (b"ratelimit-reset", str(reset).encode())]
+    limit = _LIMITS.get(per_minute)
+    if limit is None:
+        limit = _LIMITS[per_minute] = (b"ratelimit-limit", str(per_minute).encode())
+    return [limit, (b"ratelimit-remaining", str(remaining).encode()),
+            _RESET[reset] if 0 <= reset <= WINDOW_SECONDS
+            else (b"ratelimit-reset", str(reset).encode())]
 
 
 def chosen_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]] | None:

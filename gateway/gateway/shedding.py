@@ -14,7 +14,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import ratelimit
-from gateway.metrics import INFLIGHT, SHED
+from gateway.metrics import INFLIGHT, SHED, count_inflight
 from gateway.problems import problem_response
 from gateway.ratelimit import EXEMPT_PATHS
 from gateway.routing import FastLane
@@ -33,32 +33,34 @@ class Admission:
         self.max_inflight = max_inflight
         self.inflight = 0
         self.lane = lane
+        # True: gateway_inflight_requests counted request by request (several workers); else
+        # the gauge reads `inflight` when scraped (metrics.count_inflight).
+        self.gauged = not count_inflight(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        if self.max_inflight <= 0:
-            await self._admitted(scope, receive, send)
-            return
-        if self.inflight >= self.max_inflight:
-            SHED.inc()
-            error = ServiceUnavailable("The gateway is at capacity; retry shortly.",
-                                       extra={"retry_after": RETRY_AFTER_SECONDS})
-            request_id = scope.get("state", {}).get("request_id")
-            await problem_response(error, request_id)(scope, receive, send)
-            return
-        self.inflight += 1
-        INFLIGHT.inc()
-        try:
-            await self._admitted(scope, receive, send)
+        shedding = self.max_inflight > 0
+        if shedding:
+            if self.inflight >= self.max_inflight:
+                SHED.inc()
+                error = ServiceUnavailable("The gateway is at capacity; retry shortly.",
+                                           extra={"retry_after": RETRY_AFTER_SECONDS})
+                request_id = scope.get("state", {}).get("request_id")
+                await problem_response(error, request_id)(scope, receive, send)
+                return
+            self.inflight += 1
+            if self.gauged:
+                INFLIGHT.inc()
+        try:  # one coroutine for all of it: each nested await costs a frame per request
+            limiter: ratelimit.RateLimiter | None = getattr(scope["app"].state, "limiter", None)
+            if limiter is not None and not await ratelimit.admit(limiter, scope, receive, send):
+                return
+            if self.lane is None or not await self.lane.serve(scope, receive, send):
+                await self.app(scope, receive, send)
         finally:
-            self.inflight -= 1
-            INFLIGHT.dec()
-
-    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter: ratelimit.RateLimiter | None = getattr(scope["app"].state, "limiter", None)
-        if limiter is not None and not await ratelimit.admit(limiter, scope, receive, send):
-            return
-        if self.lane is None or not await self.lane.serve(scope, receive, send):
-            await self.app(scope, receive, send)
+            if shedding:
+                self.inflight -= 1
+                if self.gauged:
+                    INFLIGHT.dec()
