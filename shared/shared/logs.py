@@ -19,8 +19,11 @@ _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 
 
 def bind(**fields: Any) -> contextvars.Token[dict[str, Any] | None]:
-    current = dict(_context.get() or {})
-    current.update({k: v for k, v in fields.items() if v is not None})
+    bound = _context.get()
+    current = dict(bound) if bound else {}
+    for key, value in fields.items():
+        if value is not None:
+            current[key] = value
     return _context.set(current)
 
 
@@ -41,15 +44,20 @@ class JsonFormatter(logging.Formatter):
         line: dict[str, Any] = {"ts": _timestamp(record), "level": record.levelname,
                                 "service": _SERVICE["name"], "logger": record.name,
                                 "msg": record.getMessage()}
+        secrets = _secrets
         bound = _context.get()
         if bound:  # bound context is redacted too: a caller may bind what it got from a request
             for key, value in bound.items():
-                line[key] = "[redacted]" if _secret(key) else value
+                secret = secrets.get(key)
+                line[key] = "[redacted]" if (_secret(key) if secret is None else secret) \
+                    else value
         attributes = record.__dict__
         if attributes.keys() - _RESERVED:  # any `extra`? most records have none
             for key, value in attributes.items():
-                if key not in _RESERVED and not key.startswith("_"):
-                    line[key] = "[redacted]" if _secret(key) else value
+                if key not in _RESERVED and key[:1] != "_":
+                    secret = secrets.get(key)
+                    line[key] = "[redacted]" if (_secret(key) if secret is None else secret) \
+                        else value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
@@ -70,21 +78,20 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 def _secret(key: str) -> bool:
-    known = _secrets.get(key)
-    if known is None:
-        if len(_secrets) > 1000:  # field names come from code, but never grow without bound
-            _secrets.clear()
-        known = _secrets[key] = key.lower() in _SECRET_KEYS
+    """Whether a field is never written (remembered: format() looks the name up first)."""
+    if len(_secrets) > 1000:  # field names come from code, but never grow without bound
+        _secrets.clear()
+    known = _secrets[key] = key.lower() in _SECRET_KEYS
     return known
 
 
 def configure(service: str, level: str = "INFO") -> None:
     _SERVICE["name"] = service
-    # No line carries the caller's file, line or function, nor the process name: don't collect
+    # No line carries the caller's file, line or function, process or thread: don't collect
     # them for every record (walking the stack was most of a log call's cost). `_srcfile = None`
     # is logging's documented switch for that.
     logging._srcfile = None
-    logging.logMultiprocessing = False
+    logging.logMultiprocessing = logging.logProcesses = logging.logThreads = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -90,15 +90,19 @@ class Span:
     """One hop. `traceparent` is what this hop sends on (its own span id as the parent)."""
 
     __slots__ = ("kind", "name", "parent_id", "sampled", "service", "span_id", "start_ns",
-                 "trace_id", "traceparent")
+                 "trace_id")
 
     def __init__(self, name: str, kind: int, trace_id: str, parent_id: str | None,
                  sampled: bool, service: str, span_id: str | None = None) -> None:
         self.name, self.kind, self.service = name, kind, service
         self.trace_id, self.parent_id, self.sampled = trace_id, parent_id, sampled
         self.span_id = span_id or new_span_id()
-        self.traceparent = f"00-{trace_id}-{self.span_id}-{'01' if sampled else '00'}"
         self.start_ns = time.time_ns() if _Config.exporter is not None else 0
+
+    @property
+    def traceparent(self) -> str:
+        # Made when something is called (a cached answer never needs it), not per span.
+        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
 
     @property
     def recording(self) -> bool:
