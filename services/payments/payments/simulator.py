@@ -10,7 +10,6 @@ transiently on every call (nothing is stored); anything else is not a payment me
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -18,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from payments.model import simulator_charges, simulator_refunds
 from payments.provider import Charge, ProviderError, ProviderRefund, TransientProviderError
-from shared.db import UnitOfWork
+from shared.db import UnitOfWorkFactory
 
 OUTCOMES: dict[str, str | None] = {
     "tok_visa": None,
@@ -43,7 +42,7 @@ def _charge(row: Any) -> Charge:
 
 
 class CardSimulator:
-    def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
         self.uow = uow
 
     def accepts(self, payment_method: str) -> bool:
@@ -56,14 +55,16 @@ class CardSimulator:
         if payment_method not in OUTCOMES:
             raise ProviderError("unsupported payment method")
         decline_code = OUTCOMES[payment_method]
-        with self.uow() as uow:
-            row = uow.session.execute(_CHARGE, {
+        # One statement, so no transaction around it: ON CONFLICT waits for a concurrent
+        # insert of the key and then returns nothing, and the row it lost to is committed.
+        with self.uow.autocommit() as conn:
+            row = conn.execute(_CHARGE, {
                 "id": _new_id("ch"), "idempotency_key": idempotency_key, "amount": amount,
                 "currency": currency, "payment_method": payment_method,
                 "status": "declined" if decline_code else "succeeded",
                 "decline_code": decline_code}).one_or_none()
             if row is None:  # the key was seen before: the stored result, never a new charge
-                row = uow.session.execute(select(simulator_charges).where(
+                row = conn.execute(select(simulator_charges).where(
                     simulator_charges.c.idempotency_key == idempotency_key)).one()
         if (row.amount, row.currency, row.payment_method) != (amount, currency, payment_method):
             raise ProviderError("idempotency key reused with different parameters")
