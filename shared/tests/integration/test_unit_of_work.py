@@ -127,3 +127,20 @@ def test_a_busy_dead_connection_fails_once_then_the_pool_recovers(engine: Engine
         uow.session.execute(text("SELECT 1"))
     with UnitOfWorkFactory(engine)() as uow:
         assert uow.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_autocommit_statements_commit_alone_and_the_pool_gets_a_normal_connection(
+        engine: Engine, table: str):
+    units = UnitOfWorkFactory(engine)
+    with units.autocommit() as conn:
+        conn.execute(text(f"INSERT INTO {table} (id, note) VALUES (1, 'at once')"))
+        assert rows(engine, table) == [(1, "at once")]  # visible before the block ends
+        with pytest.raises(IntegrityError):
+            conn.execute(text(f"INSERT INTO {table} (id, note) VALUES (1, 'dup')"))
+    with engine.connect() as a, engine.connect() as b:  # every pooled connection
+        assert not a.connection.driver_connection.autocommit  # type: ignore[union-attr]
+        assert not b.connection.driver_connection.autocommit  # type: ignore[union-attr]
+    with pytest.raises(Boom), units() as uow:  # the next unit of work is a transaction again
+        insert(uow, table, 2, "rolled back")
+        raise Boom
+    assert rows(engine, table) == [(1, "at once")]
