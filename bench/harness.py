@@ -1,7 +1,8 @@
 """The processes `make bench` runs and the data it prepares, all on a throwaway vhost and databases.
 
-- the suite's services (`nameko run`) and four gateways (`python -m gateway`, one worker each):
-  `ours_plain` (cache off, the bench-only ping route on), `ours` (as `make run` starts it but
+- the suite's services (`nameko run`) and five gateways (`python -m gateway`, one worker each):
+  `ours_plain` (cache off, the bench-only ping route on), `ours_unbatched` (cache and read
+  coalescing off, ADR 0008), `ours` (as `make run` starts it but
   RATE_LIMIT_ENABLED=false, like every benchmark), and for the edge overhead `edge_full` (rate
   limits on Redis with budgets too high to bite, under a run-unique REDIS_PREFIX) and
   `edge_bare` (rate limits, breakers, shedding, metrics and tracing all off);
@@ -29,6 +30,9 @@ def gateway_envs(env: dict[str, str], run_id: str) -> dict[str, dict[str, str]]:
     off = {"RATE_LIMIT_ENABLED": "false"}
     return {
         "ours_plain": {**off, "GATEWAY_CACHE_ENABLED": "false", "GATEWAY_BENCH_ROUTES": "true"},
+        # ADR 0008 off: each uncached read its own catalog.get_product round trip.
+        "ours_unbatched": {**off, "GATEWAY_CACHE_ENABLED": "false",
+                           "GATEWAY_BATCH_READS": "false"},
         "ours": off,
         "edge_full": {"RATE_LIMIT_ENABLED": "true", "REDIS_PREFIX": f"bench-{run_id}",
                       "RATE_LIMIT_AUTH_PER_MINUTE": BIG_BUDGET,

@@ -39,8 +39,8 @@ import suite
 import summary as summaries
 from sqlalchemy.engine import make_url
 
-SCENARIOS = ("trivial_rpc", "product_uncached", "product_cached", "listing_search", "login",
-             "checkout", "overview", "edge")
+SCENARIOS = ("trivial_rpc", "product_uncached", "product_unbatched", "product_cached",
+             "listing_search", "login", "checkout", "overview", "edge")
 QUICK = {"rounds": 1, "duration": 3.0, "warmup": 0.0, "products": 1000, "customers": 4,
          "checkout_products": 10, "login_accounts": 4}
 FULL = {"rounds": 4, "duration": 10.0, "warmup": 3.0, "products": 10_000, "customers": 16,

@@ -56,7 +56,8 @@ class Scenario:
 
 
 LABELS = {
-    "ours_plain": "ours (cache off)", "ours": "ours", "edge_full": "ours, whole edge",
+    "ours_plain": "ours (cache off)", "ours": "ours",
+    "ours_unbatched": "ours (cache off, read coalescing off)", "edge_full": "ours, whole edge",
     "edge_bare": "ours, edge off", "nameko_ping": "nameko `@http` + `RpcProxy`",
     "nameko_catalog": "nameko `@http` + `RpcProxy`",
     "asyncio_pg": "asyncio app on PostgreSQL (asyncpg)",
@@ -100,6 +101,9 @@ def build(data: dict[str, Any], args: Any, directory: str) -> list[Scenario]:
         Scenario("product_uncached", "product read, uncached (`GET /products/{id}`)",
                  ("ours_plain", "nameko_catalog"), "/products/", c, all_ids,
                  Goal(">= 2.0x nameko `@http`, p99 <= 60 ms", min_ratio=2.0, max_p99_ms=60)),
+        # The same reads with ADR 0008's coalescing off: what it is worth, in the same run.
+        Scenario("product_unbatched", "product read, uncached, coalescing off",
+                 ("ours_unbatched", "nameko_catalog"), "/products/", c, all_ids),
         Scenario("product_cached", "product read, cached (hot ids)", ("ours", "asyncio_pg"),
                  "/products/", c, hot_ids, Goal(">= 0.5x asyncio-PG", min_ratio=0.5)),
         # Cache off: with it, most of these first pages would be answered from the cache.
