@@ -196,7 +196,7 @@ class Pika(_Base):
 class GatewayRpc(_Base):
     """The gateway's own client (gateway/gateway/rpc.py), or that file at another git ref."""
 
-    name = "gateway RpcClient (aio-pika)"
+    name = "gateway RpcClient (pika, no confirms)"
 
     def __init__(self, amqp_uri: str, ref: str | None = None) -> None:
         super().__init__(amqp_uri)

@@ -2,7 +2,7 @@
 
 - `python -m gateway` with GATEWAY_TLS_CERT/GATEWAY_TLS_KEY serves HTTPS (and HSTS), not HTTP.
 - amqps://: a TLS-terminating proxy in front of the real RabbitMQ (the broker's own listeners
-  are left alone). The gateway's RPC client (aio-pika) and a nameko service (kombu, as the
+  are left alone). The gateway's RPC client (pika) and a nameko service (kombu, as the
   services run) both speak AMQP over TLS through it, trusting the certificate they are given.
 """
 
