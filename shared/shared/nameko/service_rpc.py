@@ -4,8 +4,9 @@
 - returns the result, or raises the target's typed error (shared.errors) as that class;
 - UpstreamTimeout when no reply arrives within the timeout (default: RPC_TIMEOUT, 5 s). The
   request carries the same TTL, so a request nobody picked up in time is never run later;
-- ServiceUnavailable when nothing consumes `<target>.*` (mandatory publish + confirms) or the
-  broker cannot be reached; SuiteError (a bare 500) for any untyped error of the target.
+- ServiceUnavailable when nothing consumes `<target>.*` (mandatory publish + confirms, on one
+  long-lived channel per process: shared.nameko.channel) or the broker cannot be reached;
+  SuiteError (a bare 500) for any untyped error of the target.
 The worker's context (request_id, trace ids, call_id_stack) travels as `nameko.*` headers.
 """
 
@@ -15,22 +16,21 @@ import logging
 import uuid
 from typing import Any
 
+import amqp
 import eventlet
-from amqp.exceptions import ConnectionError as AmqpConnectionError
-from kombu.exceptions import OperationalError
-from nameko.amqp.publish import Publisher, UndeliverableMessage
-from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from nameko.messaging import HeaderEncoder
 from nameko.rpc import ReplyListener, get_rpc_exchange
 
+from shared import wire
 from shared.errors import ServiceUnavailable, SuiteError, UpstreamTimeout, error_for_wire
+from shared.nameko.channel import BROKER_ERRORS, PublishChannel, Unroutable
 from shared.nameko.consumer import DrainingQueueConsumer
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-_BROKER_DOWN = (OperationalError, AmqpConnectionError, OSError)
+_TRANSIENT = 1  # a request outlives neither its TTL nor its caller's wait: nothing to persist
 
 
 class TimedReplyListener(ReplyListener):  # type: ignore[misc]
@@ -48,41 +48,43 @@ class ServiceRpc(DependencyProvider):  # type: ignore[misc]
     def __init__(self, target_service: str, timeout: float | None = None) -> None:
         self.target_service = target_service
         self.timeout = timeout
-        self._publisher: Publisher | None = None
+        self._channel: PublishChannel | None = None
 
     def setup(self) -> None:
         if self.timeout is None:
             self.timeout = ServiceSettings().rpc_timeout
-        config = self.container.config
-        self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], serializer="json",
-                                    ssl=config.get(AMQP_SSL_CONFIG_KEY),
-                                    login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        self._channel = PublishChannel(self.container.config, confirms=True)
+
+    def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
 
     def get_dependency(self, worker_ctx: Any) -> ServiceProxy:
         return ServiceProxy(self, worker_ctx)
 
     def call(self, worker_ctx: Any, method: str, args: tuple[Any, ...],
              kwargs: dict[str, Any]) -> Any:
-        assert self._publisher is not None and self.timeout is not None, "used before setup()"
+        assert self._channel is not None and self.timeout is not None, "used before setup()"
         target = f"{self.target_service}.{method}"
         correlation_id = str(uuid.uuid4())
+        message = amqp.Message(
+            wire.dumpb({"args": list(args), "kwargs": kwargs}), content_type=wire.CONTENT_TYPE,
+            content_encoding=wire.CONTENT_ENCODING, correlation_id=correlation_id,
+            reply_to=self.reply_listener.routing_key, expiration=str(int(self.timeout * 1000)),
+            application_headers=_context_headers(worker_ctx), delivery_mode=_TRANSIENT)
         reply = self.reply_listener.get_reply_event(correlation_id)
         timer = eventlet.Timeout(self.timeout)
         try:
-            self._publisher.publish(
-                {"args": list(args), "kwargs": kwargs}, serializer="json",
-                exchange=get_rpc_exchange(self.container.config), routing_key=target,
-                mandatory=True, reply_to=self.reply_listener.routing_key,
-                correlation_id=correlation_id, expiration=self.timeout,
-                extra_headers=_context_headers(worker_ctx))
+            self._channel.publish(message, get_rpc_exchange(self.container.config).name, target,
+                                  mandatory=True)
             body = reply.wait()
         except eventlet.Timeout as exc:
             if exc is not timer:
                 raise
             raise UpstreamTimeout(f"{target} did not answer within {self.timeout:g} s") from None
-        except UndeliverableMessage:
+        except Unroutable:
             raise ServiceUnavailable(f"nothing serves {target}") from None
-        except _BROKER_DOWN:
+        except BROKER_ERRORS:
             raise ServiceUnavailable("message broker unreachable") from None
         finally:
             timer.cancel()
