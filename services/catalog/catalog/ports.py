@@ -37,6 +37,7 @@ class ProductReads(Protocol):
 
 class ProductWrites(Protocol):
     def get(self, product_id: uuid.UUID) -> Row | None: ...
+    def get_many(self, product_ids: list[uuid.UUID]) -> list[Row]: ...
     def insert(self, values: dict[str, Any]) -> Row | None: ...  # None: sku taken
     def update(self, product_id: uuid.UUID, changes: dict[str, Any],
                expected_version: int | None) -> Row | None: ...  # None: gone or mismatch

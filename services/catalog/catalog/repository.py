@@ -38,6 +38,7 @@ _GET_MANY_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = ANY(%s::uu
 _DISCONNECTS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE = products.c.deleted_at.is_(None)
 _BY_ID = select(*COLUMNS).where(products.c.id == bindparam("id"))
+_BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
 _MOVEMENT = insert(stock_movements)  # built once; the values are bound per call
 _NEWEST_FIRST = (products.c.created_at.desc(), products.c.id.desc())
 
@@ -136,6 +137,9 @@ class ProductRepository(StockCounters):
 
     def get(self, product_id: uuid.UUID) -> Row | None:
         return self.session.execute(_BY_ID, {"id": product_id}).mappings().first()
+
+    def get_many(self, product_ids: list[uuid.UUID]) -> list[Row]:
+        return list(self.session.execute(_BY_IDS, {"ids": product_ids}).mappings())
 
     def insert(self, values: dict[str, Any]) -> Row | None:
         statement = (pg_insert(products).values(**values)

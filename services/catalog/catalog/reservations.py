@@ -11,7 +11,7 @@ import logging
 import uuid
 from typing import Any
 
-from catalog import errors
+from catalog import errors, views
 from catalog.ports import ReservationRecord, Tx
 from catalog.schemas import Reservation
 from catalog.use_cases import stock_changed
@@ -19,10 +19,19 @@ from catalog.use_cases import stock_changed
 log = logging.getLogger(__name__)
 
 
-def reserve_stock(tx: Tx, request: Reservation, now: dt.datetime,
-                  ttl_seconds: float) -> dict[str, Any]:
+def reserve_stock(tx: Tx, request: Reservation, now: dt.datetime, ttl_seconds: float,
+                  with_products: bool = False) -> dict[str, Any]:
+    """`with_products`: the answer also lists the reserved products as they are now, so a
+    checkout prices and reserves in one call (read in the reserving transaction)."""
     rid, items = request.reservation_id, dict(sorted(request.quantities().items()))
-    expires_at = now + dt.timedelta(seconds=ttl_seconds)
+    result = _reserve(tx, rid, items, now + dt.timedelta(seconds=ttl_seconds))
+    if with_products:
+        result["products"] = [views.product(row) for row in tx.products.get_many(list(items))]
+    return result
+
+
+def _reserve(tx: Tx, rid: str, items: dict[uuid.UUID, int],
+             expires_at: dt.datetime) -> dict[str, Any]:
     # The items go in with the reservation; a refusal below rolls both back.
     if not tx.reservations.create(rid, expires_at, items=items):
         return _replay(tx, rid, items)
@@ -52,8 +61,9 @@ def release_reservation(tx: Tx, reservation_id: str, now: dt.datetime) -> dict[s
     (a retry that overtook the release) is refused instead of holding units forever."""
     record = tx.reservations.get(reservation_id)
     if record is None:
-        tx.reservations.create(reservation_id, now, "released")
-        return view(ReservationRecord(reservation_id, "released", now))
+        if tx.reservations.create(reservation_id, now, "released"):
+            return view(ReservationRecord(reservation_id, "released", now))
+        record = _existing(tx, reservation_id)  # a reserve_stock committed meanwhile
     if record.status == "committed":
         raise errors.reservation_state(reservation_id, "committed", "released")
     if record.status == "active":

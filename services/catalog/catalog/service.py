@@ -108,12 +108,14 @@ class CatalogService(HealthMixin):
 
     # --- reservations: service to service (payments), keyed by the caller's reservation id --
     @rpc  # type: ignore[untyped-decorator]
-    def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]],
+                      with_products: bool = False) -> dict[str, Any]:
         request = schemas.parse(schemas.Reservation,
                                 {"reservation_id": reservation_id, "items": items})
         with self._tx() as tx:
             return reservations.reserve_stock(tx, request, utcnow(),
-                                              settings().reservation_ttl_seconds)
+                                              settings().reservation_ttl_seconds,
+                                              with_products=with_products is True)
 
     @rpc  # type: ignore[untyped-decorator]
     def get_reservation(self, reservation_id: str) -> dict[str, Any]:

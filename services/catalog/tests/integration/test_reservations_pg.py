@@ -112,3 +112,16 @@ def test_expiry_frees_stock_and_commit_keeps_it_sold(new_tx, reader, make_produc
         assert tx.reservations.get(f"exp-{pid}").status == "expired"
     with pytest.raises(Conflict):
         reserve(new_tx, f"exp-{pid}", [(pid, 3)])
+
+
+def test_with_products_the_answer_lists_them_as_they_are_now(new_tx, reader, make_product):
+    a, b = make_product(stock=5, price=1999), make_product(stock=5, price=250)
+    request = Reservation.model_validate({"reservation_id": f"r-{uuid.uuid4()}", "items": [
+        {"product_id": a["id"], "quantity": 2}, {"product_id": b["id"], "quantity": 1}]})
+    for _ in range(2):  # first the reservation, then its replay: both list the products
+        with new_tx() as tx:
+            result = reservations.reserve_stock(tx, request, utcnow(), TTL, with_products=True)
+        assert result["status"] == "active"
+        assert sorted((p["id"], p["price"], p["available"]) for p in result["products"]) == \
+            sorted([(a["id"], 1999, 3), (b["id"], 250, 4)])
+    assert "products" not in reserve(new_tx, f"r-{uuid.uuid4()}", [(a["id"], 1)])
