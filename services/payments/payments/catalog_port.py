@@ -1,10 +1,12 @@
 """What checkout needs from the catalog, as a port: the saga is tested against a fake, and runs
-against the catalog service's RPCs (`catalog.get_products`, `reserve_stock`,
-`release_reservation`) through any nameko-style proxy with a timeout.
+against the catalog service's RPCs (`catalog.reserve_stock`, with `with_products` to price in
+the same call; `get_products`; `release_reservation`) through any nameko-style proxy with a
+timeout.
 
 Errors are the catalog's typed errors: `Conflict` from `reserve_stock` means out of stock (all
 or nothing: nothing was reserved); `NotFound`/`ValidationFailed` mean a product is gone;
-`ServiceUnavailable`/`UpstreamTimeout` mean we do not know, so the step is retried later.
+`UpstreamTimeout` means we do not know, so the step is retried later; `ServiceUnavailable`
+means nobody got the request.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class CatalogPort(Protocol):
 
     def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> Any: ...
 
+    def reserve_priced(self, reservation_id: str,
+                       items: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
     def release_reservation(self, reservation_id: str) -> Any: ...
 
 
@@ -39,6 +44,12 @@ class RpcCatalog:
 
     def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> Any:
         return self.proxy.reserve_stock(reservation_id, items=items)
+
+    def reserve_priced(self, reservation_id: str,
+                       items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Reserve, and the reserved products as they are now (one round trip, not two)."""
+        reservation = self.proxy.reserve_stock(reservation_id, items=items, with_products=True)
+        return list(reservation["products"])
 
     def release_reservation(self, reservation_id: str) -> Any:
         return self.proxy.release_reservation(reservation_id)
@@ -59,6 +70,11 @@ def price(catalog: CatalogPort, wanted: list[dict[str, Any]]) -> Priced:
         found = catalog.get_products(ids)
     except NotFound:
         found = []
+    return price_from(found, wanted)
+
+
+def price_from(found: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> Priced:
+    """`price` on products already fetched (e.g. with their reservation)."""
     products = {str(uuid.UUID(str(p["id"]))): p for p in found if not p.get("deleted")}
     errors = [{"field": f"items.{i}.product_id", "message": "no such product"}
               for i, item in enumerate(wanted) if item["product_id"] not in products]

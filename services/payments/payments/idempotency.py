@@ -120,13 +120,6 @@ def claim(session: Session, user_id: uuid.UUID, key: str, kind: str, request: di
     raise RuntimeError("idempotency key kept disappearing")
 
 
-def exists(session: Session, user_id: uuid.UUID, key: str) -> bool:
-    """Whether the key was used: a request whose preparation (pricing) failed still answers
-    for a key that exists (replay, 422 or 409) rather than with the preparation's error."""
-    found = session.execute(select(keys.c.state).where(_pk(user_id, key))).first()
-    return found is not None
-
-
 def complete(session: Session, resource_id: uuid.UUID, status_code: int, body: Any) -> None:
     """Store the first completed outcome, in the transaction that made it happen."""
     session.execute(_COMPLETE, {"rid": resource_id, "status_code": status_code,

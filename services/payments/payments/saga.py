@@ -34,16 +34,31 @@ def _checkpoint(deps: Deps, step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def drive(deps: Deps, payment_id: uuid.UUID, payment: Any = None) -> Outcome:
-    """`payment`: the row, when the caller just wrote it (saves a read)."""
+def drive(deps: Deps, payment_id: uuid.UUID, payment: Any = None,
+          reserved: bool = False) -> Outcome:
+    """`payment`: the row, when the caller just wrote it (saves a read); `reserved`: the
+    caller reserved its stock just before creating it (saves the catalog call)."""
     if payment is None:
         with deps.uow() as uow:
             payment = repository.get(uow.session, payment_id)
     if payment is None or payment.status != "pending":
         return stored_outcome(deps, payment_id)
-    reservation = str(payment.id)
+    if not reserved:
+        outcome = _reserve(deps, payment)
+        if outcome is not None:
+            return outcome
+    _checkpoint(deps, "reserve")
+    charge = deps.provider.charge(idempotency_key=charge_key(payment.id), amount=payment.amount,
+                                  currency=payment.currency,
+                                  payment_method=payment.payment_method)
+    _checkpoint(deps, "charge")
+    return _settle(deps, payment, charge)
+
+
+def _reserve(deps: Deps, payment: Any) -> Outcome | None:
+    """Reserve (again: idempotent on the payment id) when resuming; an Outcome ends it."""
     try:
-        deps.catalog.reserve_stock(reservation, [
+        deps.catalog.reserve_stock(str(payment.id), [
             {"product_id": item["product_id"], "quantity": item["quantity"]}
             for item in payment.items])
     except Conflict as exc:
@@ -56,12 +71,7 @@ def drive(deps: Deps, payment_id: uuid.UUID, payment: Any = None) -> Outcome:
     except (NotFound, ValidationFailed):
         _abandon(deps, payment)
         raise ValidationFailed("A product is no longer available.") from None
-    _checkpoint(deps, "reserve")
-    charge = deps.provider.charge(idempotency_key=charge_key(payment.id), amount=payment.amount,
-                                  currency=payment.currency,
-                                  payment_method=payment.payment_method)
-    _checkpoint(deps, "charge")
-    return _settle(deps, payment, charge)
+    return None
 
 
 def _settle(deps: Deps, payment: Any, charge: Charge) -> Outcome:

@@ -6,16 +6,17 @@ Plain functions over `Deps` (units of work and ports); nameko lives only in serv
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from payments import idempotency, refunds, repository, schemas
-from payments.catalog_port import Priced, price
+from payments import errors, idempotency, refunds, repository, schemas
+from payments.catalog_port import Priced, price, price_from
 from payments.core import Actor, Deps, Outcome, begin
 from payments.idempotency import KeyRecord
 from payments.saga import drive
-from shared.errors import ValidationFailed
+from shared.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -32,29 +33,75 @@ def checkout(deps: Deps, actor: Actor, key: Any, payload: Any) -> Outcome:
         quantities[product_id] = quantities.get(product_id, 0) + item.quantity
     items = [{"product_id": p, "quantity": q} for p, q in quantities.items()]
     canonical: dict[str, Any] = {"items": items, "payment_method": request.payment_method}
-    # Price before claiming, so the key and the payment commit together and a pricing failure
-    # (422, 503) leaves nothing behind. Nearly every key is new, so pricing comes first and the
-    # key is looked up only when pricing fails: a replay, a reused key or one in flight must
-    # still get its stored answer or its 422/409, whatever the catalog says now.
-    priced: Priced | None = None
-    try:
-        priced = price(deps.catalog, items)
-    except Exception:
-        with deps.uow() as uow:
-            seen = idempotency.exists(uow.session, actor.user_id, key)
-        if not seen:
-            raise
-    created: list[Any] = []  # the pending payment, when it commits with the key
-
-    def create(session: Session, new: KeyRecord) -> None:
-        assert priced is not None
-        created.append(_create(priced, session, new))
-
+    fresh: list[bool] = []  # set when this request made the key: no payment can exist yet
     record = begin(deps, actor, key, "checkout", canonical,
-                   on_new=None if priced is None else create)
+                   on_new=lambda session, new: fresh.append(True))
     if isinstance(record, Outcome):
         return record
-    return _start_or_resume(deps, record, created[0] if created else None)
+    return _start_or_resume(deps, record, fresh=bool(fresh))
+
+
+def _start_or_resume(deps: Deps, record: KeyRecord, fresh: bool = False) -> Outcome:
+    payment_id = record.resource_id
+    payment = None
+    if not fresh:
+        with deps.uow() as uow:
+            payment = repository.get(uow.session, payment_id)
+    reserved = payment is None
+    if payment is None:  # new, or taking over a request that died before its payment existed
+        started = _reserve_and_create(deps, record)
+        if isinstance(started, Outcome):
+            return started
+        payment = started
+    try:
+        return drive(deps, payment_id, payment, reserved=reserved)
+    except ValidationFailed:
+        raise
+    except Exception:
+        with deps.uow() as uow:  # a retry with the key, or the sweeper, resumes at once
+            idempotency.release(uow.session, payment_id)
+        raise
+
+
+def _reserve_and_create(deps: Deps, record: KeyRecord) -> Any:
+    """Reserve and price in one catalog call (the reservation is the payment id), then create
+    the pending payment: the payment or, out of stock, the stored 409."""
+    payment_id, items = record.resource_id, record.request["items"]
+    try:
+        products = deps.catalog.reserve_priced(str(payment_id), items)
+    except Conflict as exc:  # out of stock: nothing reserved, nothing charged
+        return _out_of_stock(deps, payment_id, exc.detail)
+    except (NotFound, ValidationFailed):
+        _forget(deps, payment_id)  # nothing was reserved; say which products are unknown
+        price(deps.catalog, items)
+        raise ValidationFailed("A product is no longer available.") from None
+    except ServiceUnavailable:
+        _forget(deps, payment_id)  # nobody got the request: nothing happened
+        raise
+    except Exception:
+        with deps.uow() as uow:  # maybe reserved: a retry or the sweeper takes over at once
+            idempotency.release(uow.session, payment_id)
+        raise
+    try:
+        priced = price_from(products, items)
+    except ValidationFailed:  # several currencies, too large: give the units back first
+        deps.catalog.release_reservation(str(payment_id))
+        _forget(deps, payment_id)
+        raise
+    with deps.uow() as uow:
+        return _create(priced, uow.session, record)
+
+
+def _forget(deps: Deps, payment_id: uuid.UUID) -> None:
+    with deps.uow() as uow:
+        idempotency.forget(uow.session, payment_id)
+
+
+def _out_of_stock(deps: Deps, payment_id: uuid.UUID, detail: str) -> Outcome:
+    body = errors.out_of_stock(detail).to_problem(errors.request_id())
+    with deps.uow() as uow:
+        idempotency.complete(uow.session, payment_id, 409, body)
+    return Outcome(409, body)
 
 
 def _create(priced: Priced, session: Session, record: KeyRecord) -> Any:
@@ -62,30 +109,6 @@ def _create(priced: Priced, session: Session, record: KeyRecord) -> Any:
         session, payment_id=record.resource_id, user_id=record.user_id, amount=priced.amount,
         currency=priced.currency, payment_method=record.request["payment_method"],
         items=priced.items)
-
-
-def _start_or_resume(deps: Deps, record: KeyRecord, payment: Any = None) -> Outcome:
-    payment_id = record.resource_id
-    if payment is None:
-        with deps.uow() as uow:
-            payment = repository.get(uow.session, payment_id)
-    if payment is None:  # taking over a request that died before its payment existed
-        try:
-            priced = price(deps.catalog, record.request["items"])
-        except Exception:
-            with deps.uow() as uow:  # nothing has happened yet: a retry starts afresh
-                idempotency.forget(uow.session, payment_id)
-            raise
-        with deps.uow() as uow:
-            payment = _create(priced, uow.session, record)
-    try:
-        return drive(deps, payment_id, payment)
-    except ValidationFailed:
-        raise
-    except Exception:
-        with deps.uow() as uow:  # a retry with the key, or the sweeper, resumes at once
-            idempotency.release(uow.session, payment_id)
-        raise
 
 
 def sweep(deps: Deps, limit: int = 20) -> int:
@@ -109,10 +132,13 @@ def _complete(deps: Deps, record: KeyRecord) -> None:
         return
     with deps.uow() as uow:
         started = repository.get(uow.session, record.resource_id) is not None
-        if not started:  # died before the payment existed: nothing reserved, nothing charged
-            idempotency.forget(uow.session, record.resource_id)
     if started:
         drive(deps, record.resource_id)
+        return
+    # Died before the payment existed: nothing charged, but the stock may be reserved. The
+    # release leaves a tombstone, so a reserve still on its way is refused.
+    deps.catalog.release_reservation(str(record.resource_id))
+    _forget(deps, record.resource_id)
 
 
 def prune_keys(deps: Deps, retention_hours: float) -> int:

@@ -45,8 +45,9 @@ class FakeCatalog:
         if error is not None:
             raise error
 
-    def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]:
-        self._maybe_fail("get_products")
+    def get_products(self, product_ids: list[str], count: bool = True) -> list[dict[str, Any]]:
+        if count:
+            self._maybe_fail("get_products")
         return [{k: v for k, v in self.products[p].items() if k != "stock"}
                 for p in product_ids if p in self.products]
 
@@ -58,12 +59,18 @@ class FakeCatalog:
             if reservation_id in self.reservations:
                 return self.reservations[reservation_id]
             for product_id, quantity in wanted.items():
-                if product_id not in self.products:
+                if product_id not in self.products or self.products[product_id]["deleted"]:
                     raise NotFound("no such product")
                 if self.available(product_id) < quantity:
                     raise Conflict("Out of stock.", extra={"code": "out_of_stock"})
             self.reservations[reservation_id] = {"items": wanted, "status": "active"}
             return self.reservations[reservation_id]
+
+    def reserve_priced(self, reservation_id: str,
+                       items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """reserve_stock(..., with_products=True): one call, counted as `reserve_stock`."""
+        self.reserve_stock(reservation_id, items)
+        return self.get_products([i["product_id"] for i in items], count=False)
 
     def release_reservation(self, reservation_id: str) -> Any:
         self._maybe_fail("release_reservation")

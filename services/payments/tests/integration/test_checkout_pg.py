@@ -132,10 +132,17 @@ def test_validation_failures_are_not_stored(deps, catalog, customer, simulator):
 
 def test_catalog_down_before_anything_happened_leaves_the_key_free(deps, catalog, customer):
     product = catalog.add()
-    catalog.fail_next["get_products"] = ServiceUnavailable("catalog down")
+    catalog.fail_next["reserve_stock"] = ServiceUnavailable("catalog down")
     with pytest.raises(ServiceUnavailable):
         use_cases.checkout(deps, customer, "k", body((product, 1)))
     assert use_cases.checkout(deps, customer, "k", body((product, 3))).status == 201
+
+
+def test_one_catalog_call_prices_and_reserves(deps, catalog, customer):
+    product = catalog.add(price=700)
+    outcome = use_cases.checkout(deps, customer, "k", body((product, 2)))
+    assert (outcome.status, outcome.body["amount"]) == (201, 1400)
+    assert catalog.calls == ["reserve_stock"]
 
 
 def test_same_key_in_flight_is_409_not_stored(deps, catalog, customer, uow):
@@ -168,14 +175,23 @@ def test_twenty_concurrent_identical_requests_charge_once(deps, catalog, custome
     assert catalog.available(product) == 99
 
 
-def test_a_replay_answers_even_when_pricing_now_fails(deps, catalog, customer, simulator):
+def test_a_replay_never_asks_the_catalog(deps, catalog, customer, simulator):
     product = catalog.add(stock=10)
     first = use_cases.checkout(deps, customer, "k", body((product, 1)))
-    catalog.fail_next["get_products"] = ServiceUnavailable("catalog down")
+    catalog.products[product]["deleted"] = True  # pricing would be a 422 now
+    calls = list(catalog.calls)
     replay = use_cases.checkout(deps, customer, "k", body((product, 1)))
     assert (replay.status, replay.body, replay.replayed) == (201, first.body, True)
-    catalog.products[product]["deleted"] = True  # pricing would be a 422 now
     with pytest.raises(ValidationFailed):  # another body with the key: still the mismatch
         use_cases.checkout(deps, customer, "k", body((product, 2)))
-    assert use_cases.checkout(deps, customer, "k", body((product, 1))).replayed
-    assert simulator.charges == 1
+    assert catalog.calls == calls and simulator.charges == 1
+
+
+def test_a_bad_price_gives_the_reserved_units_back_and_stores_nothing(deps, catalog,
+                                                                     customer, simulator):
+    usd, eur = catalog.add(currency="USD", stock=5), catalog.add(currency="EUR", stock=5)
+    with pytest.raises(ValidationFailed):
+        use_cases.checkout(deps, customer, "k", body((usd, 1), (eur, 1)))
+    assert catalog.available(usd) == 5 and catalog.available(eur) == 5
+    assert simulator.charges == 0
+    assert use_cases.checkout(deps, customer, "k", body((usd, 2))).status == 201

@@ -107,6 +107,22 @@ def test_request_that_died_before_its_payment_existed_is_forgotten(deps, custome
     assert left == []
 
 
+def test_died_after_reserving_before_its_payment_existed_gives_the_units_back(
+        deps, catalog, customer, uow):
+    product = catalog.add(stock=5)
+    request = {"items": [{"product_id": product, "quantity": 2}], "payment_method": "tok_visa"}
+    with uow() as tx:
+        claim = idempotency.claim(tx.session, customer.user_id, "k", "checkout", request, 30.0)
+    catalog.reserve_stock(str(claim.record.resource_id), request["items"])
+    assert catalog.available(product) == 3
+    expire_leases(uow, customer.user_id)
+    use_cases.sweep(deps, limit=1000)
+    assert catalog.available(product) == 5
+    assert catalog.reservations[str(claim.record.resource_id)]["status"] == "released"
+    retry = use_cases.checkout(deps, customer, "k", body(product))  # the key is free again
+    assert retry.status == 201 and not retry.replayed
+
+
 def test_prune_drops_only_old_completed_keys(deps, catalog, customer, uow):
     product = catalog.add(stock=5)
     use_cases.checkout(deps, customer, "old", body(product))
