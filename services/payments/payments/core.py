@@ -8,19 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from payments import errors, idempotency
 from payments.catalog_port import CatalogPort
 from payments.idempotency import Decision, KeyRecord
 from payments.provider import PaymentProvider
-from shared.db import UnitOfWork
+from shared.db import UnitOfWorkFactory
 from shared.errors import ValidationFailed
 
 
 @dataclass
 class Deps:
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     catalog: CatalogPort
     provider: PaymentProvider
     lease_seconds: float = 30.0
@@ -46,14 +44,23 @@ class Outcome:
 
 
 def begin(deps: Deps, actor: Actor, key: str, kind: str, request: dict[str, Any],
-          on_new: Callable[[Session, KeyRecord], None] | None = None) -> KeyRecord | Outcome:
-    """An Outcome to answer at once (replay), or the key record to carry on with. `on_new`
-    runs in the claiming transaction when the key is new (creating the resource with it)."""
+          on_new: Callable[[KeyRecord], None] | None = None) -> KeyRecord | Outcome:
+    """An Outcome to answer at once (replay), or the key record to carry on with. `on_new` is
+    told when the key is new (so nothing it protects can exist yet)."""
+    # Nearly every key is new: its insert is one statement, so it runs (and commits) alone,
+    # without the BEGIN/COMMIT round trips; a key that exists takes the locking path below.
+    with deps.uow.autocommit() as conn:
+        new = idempotency.insert_new(conn, actor.user_id, key, kind, request,
+                                     deps.lease_seconds)
+    if new is not None:
+        if on_new is not None:
+            on_new(new)
+        return new
     with deps.uow() as uow:
         claim = idempotency.claim(uow.session, actor.user_id, key, kind, request,
                                   deps.lease_seconds)
-        if claim.decision is Decision.NEW and on_new is not None:
-            on_new(uow.session, claim.record)
+    if claim.decision is Decision.NEW and on_new is not None:
+        on_new(claim.record)  # (the key was forgotten meanwhile)
     if claim.decision is Decision.REPLAY:
         return Outcome(claim.record.status_code or 500, claim.record.body, replayed=True)
     if claim.decision is Decision.MISMATCH:

@@ -23,7 +23,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Interval, and_, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Interval,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -96,17 +106,26 @@ def _pk(user_id: uuid.UUID, key: str) -> Any:
     return and_(keys.c.user_id == user_id, keys.c.key == key)
 
 
+def insert_new(db: Session | Connection, user_id: uuid.UUID, key: str, kind: str,
+               request: dict[str, Any], lease_seconds: float,
+               wanted: str | None = None) -> KeyRecord | None:
+    """The record of a key this call inserted (leased to it), or None if the key exists."""
+    row = db.execute(_CLAIM, {
+        "user_id": user_id, "key": key, "kind": kind,
+        "fingerprint": wanted or fingerprint(kind, request), "request": request,
+        "state": "in_flight", "resource_id": uuid.uuid4(),
+        "lease_for": dt.timedelta(seconds=lease_seconds)}).one_or_none()
+    return None if row is None else _record(row)
+
+
 def claim(session: Session, user_id: uuid.UUID, key: str, kind: str, request: dict[str, Any],
           lease_seconds: float) -> Claim:
     """Insert the key or decide what to do with the existing one (see the module docstring)."""
     wanted = fingerprint(kind, request)
     for _ in range(3):  # a concurrent `forget` may delete the row between insert and select
-        row = session.execute(_CLAIM, {
-            "user_id": user_id, "key": key, "kind": kind, "fingerprint": wanted,
-            "request": request, "state": "in_flight", "resource_id": uuid.uuid4(),
-            "lease_for": dt.timedelta(seconds=lease_seconds)}).one_or_none()
-        if row is not None:
-            return Claim(Decision.NEW, _record(row))
+        new = insert_new(session, user_id, key, kind, request, lease_seconds, wanted)
+        if new is not None:
+            return Claim(Decision.NEW, new)
         found = session.execute(
             select(keys, (keys.c.locked_until <= func.now()).label("expired"))
             .where(_pk(user_id, key)).with_for_update()).one_or_none()

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from payments.model import payments, refunds
@@ -20,8 +20,9 @@ _FINISH = (update(payments).where(payments.c.id == bindparam("pid"),
            .values(updated_at=func.now()).returning(*payments.c))
 
 
-def insert_payment(session: Session, *, payment_id: uuid.UUID, user_id: uuid.UUID, amount: int,
-                   currency: str, payment_method: str, items: list[dict[str, Any]]) -> Row:
+def insert_payment(session: Session | Connection, *, payment_id: uuid.UUID,
+                   user_id: uuid.UUID, amount: int, currency: str, payment_method: str,
+                   items: list[dict[str, Any]]) -> Row:
     return session.execute(_INSERT, {
         "id": payment_id, "user_id": user_id, "status": "pending", "amount": amount,
         "currency": currency, "payment_method": payment_method, "items": items}).one()

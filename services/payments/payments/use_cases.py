@@ -9,6 +9,7 @@ import logging
 import uuid
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from payments import errors, idempotency, refunds, repository, schemas
@@ -35,7 +36,7 @@ def checkout(deps: Deps, actor: Actor, key: Any, payload: Any) -> Outcome:
     canonical: dict[str, Any] = {"items": items, "payment_method": request.payment_method}
     fresh: list[bool] = []  # set when this request made the key: no payment can exist yet
     record = begin(deps, actor, key, "checkout", canonical,
-                   on_new=lambda session, new: fresh.append(True))
+                   on_new=lambda new: fresh.append(True))
     if isinstance(record, Outcome):
         return record
     return _start_or_resume(deps, record, fresh=bool(fresh))
@@ -88,8 +89,8 @@ def _reserve_and_create(deps: Deps, record: KeyRecord) -> Any:
         deps.catalog.release_reservation(str(payment_id))
         _forget(deps, payment_id)
         raise
-    with deps.uow() as uow:
-        return _create(priced, uow.session, record)
+    with deps.uow.autocommit() as conn:  # one statement: it commits alone
+        return _create(priced, conn, record)
 
 
 def _forget(deps: Deps, payment_id: uuid.UUID) -> None:
@@ -104,7 +105,7 @@ def _out_of_stock(deps: Deps, payment_id: uuid.UUID, detail: str) -> Outcome:
     return Outcome(409, body)
 
 
-def _create(priced: Priced, session: Session, record: KeyRecord) -> Any:
+def _create(priced: Priced, session: Session | Connection, record: KeyRecord) -> Any:
     return repository.insert_payment(
         session, payment_id=record.resource_id, user_id=record.user_id, amount=priced.amount,
         currency=priced.currency, payment_method=record.request["payment_method"],
