@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import sys
 import time
@@ -16,6 +17,7 @@ _SERVICE = {"name": "-"}
 # Never written to a log line, whatever a caller passes in `extra`.
 _SECRET_KEYS = frozenset({"password", "token", "access_token", "refresh_token", "authorization"})
 _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+_INIT_FIELDS = len(vars(logging.makeLogRecord({})))  # what every LogRecord starts with
 
 
 def bind(**fields: Any) -> contextvars.Token[dict[str, Any] | None]:
@@ -52,8 +54,9 @@ class JsonFormatter(logging.Formatter):
                 line[key] = "[redacted]" if (_secret(key) if secret is None else secret) \
                     else value
         attributes = record.__dict__
-        if attributes.keys() - _RESERVED:  # any `extra`? most records have none
-            for key, value in attributes.items():
+        if len(attributes) > _INIT_FIELDS:  # any `extra`? most records have none
+            # Extras come after the attributes LogRecord.__init__ sets: scan only those.
+            for key, value in itertools.islice(attributes.items(), _INIT_FIELDS, None):
                 if key not in _RESERVED and key[:1] != "_":
                     secret = secrets.get(key)
                     line[key] = "[redacted]" if (_secret(key) if secret is None else secret) \
