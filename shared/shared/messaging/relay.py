@@ -42,6 +42,9 @@ class RelaySettings(BaseSettings):
     inbox_retention: dt.timedelta = Field(default=dt.timedelta(days=30),
                                           validation_alias="INBOX_RETENTION")
     prune_every: float = Field(default=600.0, gt=0, validation_alias="OUTBOX_PRUNE_EVERY")
+    # After a wake-up, wait this long so that the commits of a burst go out as one batch (one
+    # claim, one confirm round, one mark) instead of a pass each.
+    linger: float = Field(default=0.01, ge=0, le=1, validation_alias="OUTBOX_LINGER")
     max_backoff: float = 5.0
 
 
@@ -119,7 +122,8 @@ class Relay:
                 continue
             if last_pass:
                 return
-            listener.wait(self.settings.poll_interval)
+            if listener.wait(self.settings.poll_interval) and self.settings.linger:
+                time.sleep(self.settings.linger)
 
     def _maybe_prune(self) -> None:
         if time.monotonic() >= self._next_prune:
