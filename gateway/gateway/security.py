@@ -29,6 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.ratelimit import charge_user
 from gateway.rpc import RpcClient
 from shared.errors import Forbidden, ServiceUnavailable, SuiteError, Unauthorized
+from shared.token_cache import VerifiedTokens
 from shared.tokens import Identity, TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class EdgeVerifier:
     def __init__(self, rpc: RpcClient, refresh_interval: float = REFRESH_INTERVAL) -> None:
         self.rpc = rpc
         self.verifier = TokenVerifier(None, refresh_interval=refresh_interval)
+        # A client sends the same token with every request: its signature is checked once.
+        self.tokens = VerifiedTokens(self.verifier)
         self._fetch: asyncio.Task[None] | None = None
 
     async def verify(self, token: str) -> Identity:
@@ -57,7 +60,7 @@ class EdgeVerifier:
         elif self.verifier.refresh_due(token):
             self._fetch = asyncio.create_task(self._load())
             await asyncio.shield(self._fetch)
-        return self.verifier.verify(token)
+        return self.tokens.verify(token)
 
     async def _load(self) -> None:
         try:

@@ -18,14 +18,14 @@ once per few seconds; the auth service itself passes `jwks_from="<its key depend
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.errors import Forbidden, Unauthorized
+from shared.token_cache import VerifiedTokens
 from shared.tokens import Identity, TokenVerifier
 
 CONTEXT_KEY = "authorization"
@@ -34,31 +34,6 @@ JWKS_SERVICE, JWKS_METHOD = "auth", "get_jwks"
 
 class Verifies(Protocol):
     def verify(self, token: str) -> Identity: ...
-
-
-class VerifiedTokens:
-    """Tokens that verified, remembered briefly: a client's calls carry the same token, and
-    checking it (JWT parsing, an Ed25519 signature) on every call was a real share of a
-    checkout's CPU. Only a token that passed `verify_expiring` is stored, and only until the
-    earlier of its own `exp` and `ttl` from now (so a key withdrawn from the JWKS stops
-    counting within `ttl` too); anything else is verified in full, every time."""
-
-    def __init__(self, verifier: TokenVerifier, ttl: float = 30.0, size: int = 4096,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.verifier = verifier
-        self._ttl, self._size, self._clock = ttl, size, clock
-        self._entries: dict[str, tuple[Identity, float]] = {}
-
-    def verify(self, token: str) -> Identity:
-        now = self._clock()
-        hit = self._entries.get(token)
-        if hit is not None and now < hit[1]:
-            return hit[0]
-        identity, expires = self.verifier.verify_expiring(token)
-        if len(self._entries) >= self._size:
-            self._entries.clear()  # crude, but bounded and rare: a cache miss is only slower
-        self._entries[token] = (identity, min(float(expires), now + self._ttl))
-        return identity
 
 
 class Caller:

@@ -1,4 +1,4 @@
-"""shared.nameko.principal.VerifiedTokens: a verified token is reused briefly, never past its
+"""shared.token_cache.VerifiedTokens: a verified token is reused briefly, never past its
 expiry; a token that fails is never remembered."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.errors import Unauthorized
-from shared.nameko.principal import VerifiedTokens
+from shared.token_cache import VerifiedTokens
 from shared.tokens import Identity
 
 ALICE = Identity("7d3f1c9e-1111-4a2b-9c3d-000000000001", ("customer",))
