@@ -47,13 +47,18 @@ def parse_args(argv):
 
 
 def lua_script(tokens, products, directory):
-    """A unique Idempotency-Key per request: run id, wrk thread, counter."""
+    """A unique Idempotency-Key per request: run id, a random id per wrk invocation, wrk thread,
+    counter. Without the random part every wrk run of the same script (warm-up, each round)
+    sent the keys of the run before, and measured stored replays instead of checkouts."""
     path = Path(directory) / "checkout.lua"
     listing = lambda values: ",".join(f'"{v}"' for v in values)  # noqa: E731
     path.write_text(f"""
 local tokens = {{{listing(tokens)}}}
 local products = {{{listing(products)}}}
-local run = "{uuid.uuid4().hex[:12]}"
+local urandom = assert(io.open("/dev/urandom", "rb"))
+local run = "{uuid.uuid4().hex[:12]}-" .. urandom:read(6):gsub(".", function(c)
+  return string.format("%02x", c:byte()) end)
+urandom:close()
 local threads = 0
 function setup(thread)
   threads = threads + 1
