@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared import logs
@@ -31,12 +32,21 @@ def record_event(session: Session, outbox: Table, source: str, event_type: str,
     context = logs.current()
     headers = {f"nameko.{key}": context[key] for key in ("request_id", "trace_id", "traceparent")
                if key in context}
-    # The row and the wake-up call in one statement: one round trip, not two.
-    recorded = insert(outbox).values(
-        event_id=event_id, exchange=f"{source}.events", event_type=event_type,
-        payload=payload, headers=headers).returning(outbox.c.event_id).cte("recorded")
-    session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")).select_from(recorded))
+    session.execute(_recording(outbox), {
+        "b_event_id": event_id, "b_exchange": f"{source}.events", "b_event_type": event_type,
+        "b_payload": payload, "b_headers": headers})
     return event_id
+
+
+@functools.cache
+def _recording(outbox: Table) -> Select[Any]:
+    """The row and the wake-up call in one statement (one round trip, not two), built once:
+    building and compiling it per event cost three times the round trip itself."""
+    recorded = insert(outbox).values(
+        {name: bindparam(f"b_{name}", type_=outbox.c[name].type)
+         for name in ("event_id", "exchange", "event_type", "payload", "headers")}
+    ).returning(outbox.c.event_id).cte("recorded")
+    return select(func.pg_notify(NOTIFY_CHANNEL, "")).select_from(recorded)
 
 
 def _jsonable(payload: dict[str, Any]) -> Any:
