@@ -94,7 +94,7 @@ def execute(args: argparse.Namespace, run_name: str) -> dict[str, Any]:
                "ADMIN_PASSWORD": checkout.ADMIN[1], "METRICS_PORT": "0",
                "AUTH_ACCESS_TOKEN_TTL": "3600"}  # tokens outlive the run
         pg_dsn = urls["catalog"].replace("postgresql+psycopg2://", "postgresql://")
-        say("starting the services, 4 gateways and 3 baselines")
+        say("starting the services, 5 gateways and 3 baselines")
         bases = harness.launch(procs, env, pg_dsn, run_name)
         say(f"seeding {args.products} products meanwhile")
         ids = scenarios.module("catalog").seed(urls["catalog"], args.products)
