@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,11 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
         app.state.rpc = RpcClient(config.amqp_uri, config.rpc_timeout)
         await app.state.rpc.start()
         app.state.limiter = ratelimit.build(config)
+        # Everything made at start-up (the app, its routes and models, every library) is kept
+        # out of the collector's sight: a full collection walked it all, every few seconds under
+        # load, and stalled every request in flight (p99 of uncached reads 65 -> 15-20 ms).
+        gc.collect()
+        gc.freeze()
         yield
         await app.state.rpc.stop()
         if app.state.limiter is not None:
