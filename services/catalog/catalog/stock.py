@@ -90,14 +90,17 @@ _R = reservations.c
 _I = reservation_items.c
 _HEAD = select(_R.id, _R.status, _R.expires_at, _R.restocked_at)
 # Built once: a statement made per call costs its construction and cache-key walk every time.
-# The reservation and its items in one round trip; no items when the id exists already.
+# The reservation and its items in one round trip; no items when the id exists already. An id
+# that names no product gets no item row (its foreign key would fail the whole statement with a
+# bare 500): reserving it then finds no product, and the caller gets NotFound.
 _CREATE = text("""
     WITH r AS (INSERT INTO reservations (id, status, expires_at)
                VALUES (:rid, :status, :expires_at) ON CONFLICT (id) DO NOTHING RETURNING id),
          i AS (INSERT INTO reservation_items (reservation_id, product_id, quantity)
                SELECT r.id, v.product_id, v.quantity
                FROM r, unnest(CAST(:pids AS uuid[]), CAST(:qtys AS int[]))
-                       AS v(product_id, quantity))
+                       AS v(product_id, quantity)
+               JOIN products p ON p.id = v.product_id)
     SELECT id FROM r""")
 # The head (locked) and its items in one round trip; only the reservation row is locked.
 _GET = (select(_R.id, _R.status, _R.expires_at, _R.restocked_at, _I.product_id, _I.quantity)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from catalog import reservations
 from catalog.model import outbox
 from catalog.schemas import Reservation
-from shared.errors import Conflict
+from shared.errors import Conflict, NotFound
 from shared.wire import utcnow
 
 TTL = 900.0
@@ -91,6 +91,18 @@ def test_a_short_item_rolls_back_the_whole_reservation(new_tx, reader, engine, m
             outbox.c.event_type == "stock_changed")).scalars().all()
     assert not [e for e in events if e["product_id"] == plenty and e["available"] == 3]
     with new_tx() as tx:  # nothing was kept under that id
+        assert tx.reservations.get(rid) is None
+
+
+def test_an_unknown_product_is_not_found_and_nothing_is_kept(new_tx, reader, make_product):
+    # Found by schemathesis through POST /payments: the items' foreign key made this a 500.
+    known, unknown = make_product(stock=5)["id"], uuid.uuid4()
+    rid = f"unknown-{known}"
+    with pytest.raises(NotFound) as caught:
+        reserve(new_tx, rid, [(known, 1), (unknown, 1)])
+    assert caught.value.extra["product_id"] == str(unknown)
+    assert available(reader, known) == 5
+    with new_tx() as tx:
         assert tx.reservations.get(rid) is None
 
 
