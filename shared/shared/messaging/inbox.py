@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Executable, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -44,24 +44,31 @@ class HasSession(Protocol):
 
 def claim(session: Session, inbox: Table, handler: str, message_id: object) -> bool:
     """True the first time `handler` sees `message_id` (apply the effect), False after."""
-    row = session.execute(_statements(inbox)[0],
+    row = session.execute(_statements(inbox).claim,
                           {"b_handler": handler, "b_message_id": str(message_id)}).first()
     return row is not None
 
 
+class _Statements(NamedTuple):
+    claim: Executable
+    stored_result: Executable
+    store_result: Executable
+
+
 @functools.cache
-def _statements(inbox: Table) -> tuple[Executable, Executable, Executable]:
-    """Claim, read the stored result, store it: built once per table (building and compiling
-    a statement per call cost more CPU than its round trip)."""
+def _statements(inbox: Table) -> _Statements:
+    """Built once per table: building and compiling a statement per call cost more CPU than
+    its round trip."""
     # b_*: SQLAlchemy keeps column names for the bind parameters it makes itself.
     names: dict[str, Any] = {"handler": bindparam("b_handler"),
                              "message_id": bindparam("b_message_id")}
     mine = (inbox.c.handler == names["handler"], inbox.c.message_id == names["message_id"])
-    return (insert(inbox).values(names)
-            .on_conflict_do_nothing(index_elements=[inbox.c.handler, inbox.c.message_id])
-            .returning(inbox.c.handler),
-            select(inbox.c.result).where(*mine),
-            update(inbox).where(*mine).values(result=bindparam("b_result")))
+    return _Statements(
+        claim=insert(inbox).values(names)
+        .on_conflict_do_nothing(index_elements=[inbox.c.handler, inbox.c.message_id])
+        .returning(inbox.c.handler),
+        stored_result=select(inbox.c.result).where(*mine),
+        store_result=update(inbox).where(*mine).values(result=bindparam("b_result")))
 
 
 def once(session: Session, inbox: Table, handler: str, message_id: object,
@@ -95,13 +102,13 @@ class Claimed:
 def claim_keyed(session: Session, inbox: Table, handler: str, key: str) -> Claimed:
     if claim(session, inbox, handler, key):
         return Claimed(first=True)
-    stored = session.execute(_statements(inbox)[1],
+    stored = session.execute(_statements(inbox).stored_result,
                              {"b_handler": handler, "b_message_id": key}).scalar_one()
     return Claimed(first=False, result=None if stored is None else wire.loads(stored))
 
 
 def store_result(session: Session, inbox: Table, handler: str, key: str, result: Any) -> None:
-    session.execute(_statements(inbox)[2],
+    session.execute(_statements(inbox).store_result,
                     {"b_handler": handler, "b_message_id": key, "b_result": wire.dumps(result)})
 
 

@@ -44,8 +44,7 @@ class PublishChannel:
         with self._lock:
             try:
                 self._publish(message, exchange, routing_key, mandatory)
-            except BROKER_ERRORS:
-                self._drop()
+            except BROKER_ERRORS:  # dropped already: once more on a fresh connection
                 self._publish(message, exchange, routing_key, mandatory)
 
     def close(self) -> None:
@@ -54,9 +53,9 @@ class PublishChannel:
 
     def _publish(self, message: amqp.Message, exchange: str, routing_key: str,
                  mandatory: bool) -> None:
-        channel = self._channel or self._open()
         self._returned = False
         try:
+            channel = self._channel or self._open()
             if self._confirms:
                 # RabbitMQ sends basic.return before the basic.ack of the same message.
                 channel.basic_publish_confirm(message, exchange=exchange,
@@ -65,7 +64,8 @@ class PublishChannel:
                 channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
                                       mandatory=mandatory)
         except BaseException:
-            self._drop()  # half a frame written or a confirm unread: never reuse it
+            # Half opened, half a frame written or a confirm unread: never reuse it.
+            self._drop()
             raise
         if self._returned:
             raise Unroutable(routing_key)
