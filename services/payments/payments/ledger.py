@@ -38,11 +38,6 @@ def _post(session: Session, kind: str, transaction_id: uuid.UUID, payment_id: uu
                               "account_credit": credit, "amount_credit": -amount})
 
 
-def post_capture(session: Session, payment_id: uuid.UUID, user_id: uuid.UUID, amount: int,
-                 currency: str) -> None:
-    _post(session, "capture", payment_id, payment_id, user_id, amount, currency, CASH, SALES)
-
-
 def post_refund(session: Session, refund_id: uuid.UUID, payment_id: uuid.UUID,
                 user_id: uuid.UUID, amount: int, currency: str) -> None:
     _post(session, "refund", refund_id, payment_id, user_id, amount, currency, SALES, CASH)

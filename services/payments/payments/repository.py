@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, case, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from payments.model import payments, refunds
@@ -15,9 +15,6 @@ from payments.model import payments, refunds
 Row = Any
 # Hot statements built once, their values bound per call (see idempotency._CLAIM).
 _INSERT = insert(payments).returning(*payments.c)
-_FINISH = (update(payments).where(payments.c.id == bindparam("pid"),
-                                  payments.c.status == "pending")
-           .values(updated_at=func.now()).returning(*payments.c))
 
 
 def insert_payment(session: Session | Connection, *, payment_id: uuid.UUID,
@@ -33,20 +30,6 @@ def get(session: Session, payment_id: uuid.UUID, lock: bool = False) -> Row | No
     if lock:
         query = query.with_for_update()
     return session.execute(query).one_or_none()
-
-
-def _finish(session: Session, payment_id: uuid.UUID, **values: Any) -> Row | None:
-    return session.execute(_FINISH, {"pid": payment_id, **values}).one_or_none()
-
-
-def mark_succeeded(session: Session, payment_id: uuid.UUID, charge_id: str | None) -> Row | None:
-    return _finish(session, payment_id, status="succeeded", charge_id=charge_id)
-
-
-def mark_failed(session: Session, payment_id: uuid.UUID, decline_code: str,
-                charge_id: str | None) -> Row | None:
-    return _finish(session, payment_id, status="failed", decline_code=decline_code,
-                   charge_id=charge_id)
 
 
 def delete_pending(session: Session, payment_id: uuid.UUID) -> bool:

@@ -5,7 +5,8 @@ compensate (release the reservation) on a decline.
 (the reservation is keyed by the payment id, the charge by `charge_key(payment id)`, the
 terminal write is a compare-and-set on `pending`), so the request that started the payment, a
 retry of it and the sweeper can all call it: the card is charged at most once and exactly one
-outcome is recorded, in the same transaction as its event and the idempotent response.
+outcome is recorded, in the same statement as its ledger entries, its event and the idempotent
+response (outcomes.py).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from payments import errors, idempotency, ledger, repository, schemas
+from payments import errors, idempotency, outcomes, repository, schemas
 from payments.core import Deps, Outcome
-from payments.model import idempotency_keys, outbox
+from payments.model import idempotency_keys
 from payments.provider import Charge
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.messaging.outbox import record_event
+from shared.messaging.outbox import new_event
 
 
 def charge_key(payment_id: uuid.UUID) -> str:
@@ -84,32 +85,27 @@ def _settle(deps: Deps, payment: Any, charge: Charge) -> Outcome:
 
 
 def _succeed(deps: Deps, payment: Any, charge: Charge) -> Outcome:
-    with deps.uow() as uow:
-        row = repository.mark_succeeded(uow.session, payment.id, charge.id)
-        if row is None:
-            return stored_outcome(deps, payment.id)
-        ledger.post_capture(uow.session, row.id, row.user_id, row.amount, row.currency)
-        record_event(uow.session, outbox, "payments", "payment_succeeded", {
-            "payment_id": str(row.id), "user_id": str(row.user_id), "amount": row.amount,
-            "currency": row.currency,
-            "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
-                       "unit_price": i["unit_price"]} for i in row.items]})
-        body = schemas.payment_json(row)
-        idempotency.complete(uow.session, row.id, 201, body)
-    return Outcome(201, body)
+    body = schemas.payment_json(payment, status="succeeded")
+    event = new_event("payments", "payment_succeeded", {
+        "payment_id": str(payment.id), "user_id": str(payment.user_id),
+        "amount": payment.amount, "currency": payment.currency,
+        "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
+                   "unit_price": i["unit_price"]} for i in payment.items]})
+    with deps.uow.autocommit() as conn:
+        recorded = outcomes.record(conn, payment.id, succeeded=True, charge_id=charge.id,
+                                   decline_code=None, status_code=201, body=body, event=event)
+    return Outcome(201, body) if recorded else stored_outcome(deps, payment.id)
 
 
 def _fail(deps: Deps, payment: Any, charge: Charge) -> Outcome:
     code = charge.decline_code or "card_declined"
-    with deps.uow() as uow:
-        row = repository.mark_failed(uow.session, payment.id, code, charge.id)
-        if row is None:
-            return stored_outcome(deps, payment.id)
-        record_event(uow.session, outbox, "payments", "payment_failed", {
-            "payment_id": str(row.id), "user_id": str(row.user_id), "decline_code": code})
-        body = errors.declined(code, row.id).to_problem(errors.request_id())
-        idempotency.complete(uow.session, row.id, 402, body)
-    return Outcome(402, body)
+    body = errors.declined(code, payment.id).to_problem(errors.request_id())
+    event = new_event("payments", "payment_failed", {
+        "payment_id": str(payment.id), "user_id": str(payment.user_id), "decline_code": code})
+    with deps.uow.autocommit() as conn:
+        recorded = outcomes.record(conn, payment.id, succeeded=False, charge_id=charge.id,
+                                   decline_code=code, status_code=402, body=body, event=event)
+    return Outcome(402, body) if recorded else stored_outcome(deps, payment.id)
 
 
 def _out_of_stock(deps: Deps, payment: Any, detail: str) -> Outcome:

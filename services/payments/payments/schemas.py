@@ -62,8 +62,9 @@ def timestamp(value: dt.datetime) -> str:
     return str(wire.loads(wire.dumpb(wire.to_utc(value))))
 
 
-def payment_json(row: Any) -> dict[str, Any]:
-    return {"id": str(row.id), "user_id": str(row.user_id), "status": row.status,
+def payment_json(row: Any, status: str | None = None) -> dict[str, Any]:
+    """`status`: the one the row is about to take (the answer is built before it is stored)."""
+    return {"id": str(row.id), "user_id": str(row.user_id), "status": status or row.status,
             "amount": row.amount, "currency": row.currency, "items": row.items,
             "refunded_amount": row.refunded_amount, "decline_code": row.decline_code,
             "created_at": timestamp(row.created_at)}
