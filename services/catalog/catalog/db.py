@@ -7,7 +7,7 @@ from typing import Any
 
 from catalog.model import inbox, outbox
 from catalog.repository import ProductRepository
-from catalog.stock import ReservationRepository
+from catalog.reservation_store import ReservationRepository
 from shared.db import UnitOfWork
 from shared.messaging import inbox as inbox_claims
 from shared.messaging.outbox import record_event

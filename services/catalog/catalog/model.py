@@ -64,6 +64,9 @@ products = Table(
           postgresql_with={"fastupdate": "off"}),
 )
 
+# A product as the service reads it: every column but the search vector.
+PRODUCT_COLUMNS = [c for c in products.c if c.name != "search"]
+
 reservations = Table(
     "reservations", metadata,
     Column("id", String(255), primary_key=True),  # the caller's key (payments: the payment id)

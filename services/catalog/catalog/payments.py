@@ -12,7 +12,6 @@ import logging
 import uuid
 
 from catalog.ports import ReservationRecord, Tx
-from catalog.reservations import _consume
 from catalog.use_cases import stock_changed
 
 log = logging.getLogger(__name__)
@@ -25,15 +24,16 @@ REFUNDED_HANDLER = "catalog.on_payment_refunded"
 def payment_succeeded(tx: Tx, event_id: str, payment_id: str) -> str:
     if not tx.inbox.claim(SUCCEEDED_HANDLER, event_id):
         return "duplicate"
+    if tx.reservations.commit_active(payment_id):  # nearly always: one round trip
+        return "committed"
     record = tx.reservations.get(payment_id)
     if record is None:
         log.warning("payment_succeeded without a reservation", extra={"payment_id": payment_id})
         return "no reservation"
     if record.status == "committed":
         return "already committed"
-    if record.status == "active":
-        _consume(tx, record)
-        return "committed"
+    if record.status == "active" and tx.reservations.commit_active(payment_id):
+        return "committed"  # (it appeared after the first try: locked now, so this holds)
     return _commit_late(tx, record)
 
 

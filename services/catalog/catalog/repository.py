@@ -26,12 +26,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from catalog.model import products, stock_movements
+from catalog.model import PRODUCT_COLUMNS, products, stock_movements
 from catalog.ports import Page, Row
 from catalog.schemas import MAX_STOCK
 from catalog.stock import StockCounters
 
-COLUMNS = [c for c in products.c if c.name != "search"]
+COLUMNS = PRODUCT_COLUMNS
 _NAMES = [c.name for c in COLUMNS]
 _GET_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = %s::uuid"
 _GET_MANY_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = ANY(%s::uuid[])"

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from catalog import errors, views
-from catalog.ports import ReservationRecord, Tx
+from catalog.ports import ReservationRecord, Row, Tx
 from catalog.schemas import Reservation
 from catalog.use_cases import stock_changed
 
@@ -24,23 +24,25 @@ def reserve_stock(tx: Tx, request: Reservation, now: dt.datetime, ttl_seconds: f
     """`with_products`: the answer also lists the reserved products as they are now, so a
     checkout prices and reserves in one call (read in the reserving transaction)."""
     rid, items = request.reservation_id, dict(sorted(request.quantities().items()))
-    result = _reserve(tx, rid, items, now + dt.timedelta(seconds=ttl_seconds))
+    expires_at = now + dt.timedelta(seconds=ttl_seconds)
+    # The items go in with the reservation; a refusal below rolls both back.
+    if not tx.reservations.create(rid, expires_at, items=items):
+        result = _replay(tx, rid, items)
+        rows = tx.products.get_many(list(items)) if with_products else []
+    else:
+        rows = [_take_units(tx, product_id, quantity) for product_id, quantity in items.items()]
+        result = view(ReservationRecord(rid, "active", expires_at, False, items))
     if with_products:
-        result["products"] = [views.product(row) for row in tx.products.get_many(list(items))]
+        result["products"] = [views.product(row) for row in rows]
     return result
 
 
-def _reserve(tx: Tx, rid: str, items: dict[uuid.UUID, int],
-             expires_at: dt.datetime) -> dict[str, Any]:
-    # The items go in with the reservation; a refusal below rolls both back.
-    if not tx.reservations.create(rid, expires_at, items=items):
-        return _replay(tx, rid, items)
-    for product_id, quantity in items.items():
-        available = tx.products.reserve(product_id, quantity)
-        if available is None:
-            raise _refusal(tx, product_id, quantity)
-        stock_changed(tx, product_id, available)
-    return view(ReservationRecord(rid, "active", expires_at, False, items))
+def _take_units(tx: Tx, product_id: uuid.UUID, quantity: int) -> Row:
+    row = tx.products.reserve(product_id, quantity)
+    if row is None:
+        raise _refusal(tx, product_id, quantity)
+    stock_changed(tx, product_id, row["on_hand"] - row["reserved"])
+    return row
 
 
 def get_reservation(tx: Tx, reservation_id: str) -> dict[str, Any]:
@@ -51,8 +53,8 @@ def commit_reservation(tx: Tx, reservation_id: str) -> dict[str, Any]:
     record = _existing(tx, reservation_id)
     if record.status in ("released", "expired"):
         raise errors.reservation_state(reservation_id, record.status, "committed")
-    if record.status == "active":
-        _consume(tx, record)
+    if record.status == "active" and not tx.reservations.commit_active(reservation_id):
+        raise RuntimeError(f"reservation {reservation_id} changed under its lock")
     return view(record, "committed")
 
 
@@ -113,12 +115,6 @@ def _refusal(tx: Tx, product_id: uuid.UUID, quantity: int) -> Exception:
     if row is None or row["deleted_at"] is not None:
         return errors.product_not_found(product_id)
     return errors.out_of_stock(product_id, quantity, max(row["on_hand"] - row["reserved"], 0))
-
-
-def _consume(tx: Tx, record: ReservationRecord) -> None:
-    for product_id, quantity in sorted(record.items.items()):
-        tx.products.sell(product_id, quantity, f"sold: reservation {record.id}")
-    tx.reservations.set_status(record.id, "committed")
 
 
 def _give_back(tx: Tx, items: dict[uuid.UUID, int]) -> None:

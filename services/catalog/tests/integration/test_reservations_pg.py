@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from catalog import reservations
-from catalog.model import outbox
+from catalog import payments, reservations
+from catalog.model import outbox, stock_movements
 from catalog.schemas import Reservation
 from shared.errors import Conflict, NotFound
 from shared.wire import utcnow
@@ -137,3 +137,29 @@ def test_with_products_the_answer_lists_them_as_they_are_now(new_tx, reader, mak
         assert sorted((p["id"], p["price"], p["available"]) for p in result["products"]) == \
             sorted([(a["id"], 1999, 3), (b["id"], 250, 4)])
     assert "products" not in reserve(new_tx, f"r-{uuid.uuid4()}", [(a["id"], 1)])
+
+
+def test_paid_multi_item_reservations_commit_concurrently_without_deadlock(new_tx, reader,
+                                                                           make_product):
+    a, b = uuid.UUID(make_product(stock=12)["id"]), uuid.UUID(make_product(stock=20)["id"])
+    orders = ([(a, 1), (b, 2)], [(b, 2), (a, 1)])
+    rids = [f"paid-{a}-{i}" for i in range(8)]
+    for i, rid in enumerate(rids):
+        reserve(new_tx, rid, orders[i % 2])
+
+    def pay(i):
+        with new_tx() as tx:
+            assert payments.payment_succeeded(tx, f"ev-{rids[i]}", rids[i]) == "committed"
+
+    assert hammer(8, pay) == {"ok": 8}
+    assert [(reader.get(p)["on_hand"], reader.get(p)["reserved"]) for p in (a, b)] == \
+        [(4, 0), (4, 0)]
+    with new_tx() as tx:
+        assert tx.reservations.get(rids[0]).status == "committed"
+        assert not tx.reservations.commit_active(rids[0])  # committed once, never twice
+        moved = tx.uow.session.execute(select(stock_movements.c.delta).where(
+            stock_movements.c.product_id == b,
+            stock_movements.c.reason.like("sold: reservation paid-%"))).scalars().all()
+    assert sorted(moved) == [-2] * 8
+    with new_tx() as tx:
+        assert payments.payment_succeeded(tx, f"ev-{rids[0]}", rids[0]) == "duplicate"

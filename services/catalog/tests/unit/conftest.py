@@ -97,8 +97,10 @@ class FakeProducts:
         row["version"] += int(bump)
         return int(row["on_hand"] - row["reserved"])
 
-    def reserve(self, product_id: uuid.UUID, quantity: int) -> int | None:
-        return self._counter(product_id, 0, quantity, live=True, need=quantity)
+    def reserve(self, product_id: uuid.UUID, quantity: int) -> dict[str, Any] | None:
+        if self._counter(product_id, 0, quantity, live=True, need=quantity) is None:
+            return None
+        return self.get(product_id)
 
     def unreserve(self, product_id: uuid.UUID, quantity: int) -> int:
         return self._counter(product_id, 0, -quantity) or 0
@@ -139,6 +141,15 @@ class FakeReservations:
         old = self.s.reservations[reservation_id]
         self.s.reservations[reservation_id] = ReservationRecord(
             **{**old.__dict__, "items": dict(old.items), **changes})
+
+    def commit_active(self, reservation_id: str) -> bool:
+        record = self.s.reservations.get(reservation_id)
+        if record is None or record.status != "active":
+            return False
+        for product_id, quantity in sorted(record.items.items()):
+            FakeProducts(self.s).sell(product_id, quantity, f"sold: reservation {reservation_id}")
+        self.set_status(reservation_id, "committed")
+        return True
 
     def set_status(self, reservation_id: str, status: str) -> None:
         self._replace(reservation_id, status=status)

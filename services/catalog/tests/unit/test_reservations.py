@@ -148,7 +148,7 @@ def test_payment_succeeded_commits_and_refund_restocks_once(tx, state):
 def test_an_event_whose_effect_fails_is_not_marked_applied(tx, state, monkeypatch):
     a = product(tx, "A", 5)
     reserve(tx, "pay-2", [(a, 2)])
-    monkeypatch.setattr(tx.products, "consume", lambda *args: 1 / 0)
+    monkeypatch.setattr(tx.reservations, "commit_active", lambda *args: 1 / 0)
     with pytest.raises(ZeroDivisionError), tx:
         payments.payment_succeeded(tx, "e9", "pay-2")
     monkeypatch.undo()
