@@ -43,9 +43,11 @@ class RelaySettings(BaseSettings):
     inbox_retention: dt.timedelta = Field(default=dt.timedelta(days=30),
                                           validation_alias="INBOX_RETENTION")
     prune_every: float = Field(default=600.0, gt=0, validation_alias="OUTBOX_PRUNE_EVERY")
-    # After a wake-up, wait this long so that the commits of a burst go out as one batch (one
-    # claim, one confirm round, one mark) instead of a pass each.
-    linger: float = Field(default=0.01, ge=0, le=1, validation_alias="OUTBOX_LINGER")
+    # A wake-up that comes within this long of the previous pass (events are streaming in)
+    # waits this long, so that their commits go out as one batch (one claim, one confirm round,
+    # one mark) instead of a pass each. A wake-up after a quiet spell publishes at once, so a
+    # lone event is not delayed.
+    linger: float = Field(default=0.03, ge=0, le=1, validation_alias="OUTBOX_LINGER")
     max_backoff: float = 5.0
 
 
@@ -99,7 +101,7 @@ class Relay:
         The pass that sees `stopping()` still publishes, so rows committed just before a
         graceful stop go out now rather than at the next start.
         """
-        failures = 0
+        failures, passed_at = 0, 0.0
         while True:
             last_pass = stopping()
             try:
@@ -118,8 +120,12 @@ class Relay:
                 continue
             if last_pass:
                 return
-            if listener.wait(self.settings.poll_interval) and self.settings.linger:
+            passed_at = time.monotonic()
+            if listener.wait(self.settings.poll_interval) and self._streaming(passed_at):
                 time.sleep(self.settings.linger)
+
+    def _streaming(self, passed_at: float) -> bool:
+        return time.monotonic() - passed_at < self.settings.linger
 
     def _maybe_prune(self) -> None:
         if time.monotonic() >= self._next_prune:
