@@ -1,14 +1,16 @@
-"""The catalog's unit of work: the shared one, with the catalog's ports bound to its session."""
+"""The catalog's unit of work (the shared one, with the catalog's ports bound to its session),
+and the one-statement sales outside it."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Any
 
+from catalog import reservation_store
 from catalog.model import inbox, outbox
 from catalog.repository import ProductRepository
 from catalog.reservation_store import ReservationRepository
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, UnitOfWorkFactory
 from shared.messaging import inbox as inbox_claims
 from shared.messaging.outbox import record_event
 
@@ -29,6 +31,17 @@ class InboxClaims:
 
     def claim(self, handler: str, message_id: str) -> bool:
         return inbox_claims.claim(self.uow.session, inbox, handler, message_id)
+
+
+class AutocommitSales:
+    """catalog.ports.Sales: each call one statement on an autocommit connection."""
+
+    def __init__(self, factory: UnitOfWorkFactory) -> None:
+        self.factory = factory
+
+    def commit_paid(self, reservation_id: str, handler: str, message_id: str) -> bool:
+        with self.factory.autocommit() as conn:
+            return reservation_store.commit_paid(conn, reservation_id, handler, message_id)
 
 
 class CatalogTx:

@@ -2,16 +2,19 @@
 
 Payments reserves with the payment id as the reservation id, so the payment id names the
 reservation here. Each function first claims the event in the inbox, in the caller's unit of
-work, so a redelivered or republished event has its effect once; it returns a short outcome
-for the log ("duplicate" when the event was applied before).
+work (or, for the usual payment_succeeded, in the very statement that applies it), so a
+redelivered or republished event has its effect once; it returns a short outcome for the log
+("duplicate" when the event was applied before).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
-from catalog.ports import ReservationRecord, Tx
+from catalog.ports import ReservationRecord, Sales, Tx
 from catalog.use_cases import stock_changed
 
 log = logging.getLogger(__name__)
@@ -19,6 +22,16 @@ log = logging.getLogger(__name__)
 
 SUCCEEDED_HANDLER = "catalog.on_payment_succeeded"
 REFUNDED_HANDLER = "catalog.on_payment_refunded"
+
+
+def apply_payment_succeeded(sales: Sales, new_tx: Callable[[], AbstractContextManager[Tx]],
+                            event_id: str, payment_id: str) -> str:
+    """The usual case (the reservation is active, the event is new) in one step; anything else
+    (a duplicate, a late or missing reservation) in a unit of work."""
+    if sales.commit_paid(payment_id, SUCCEEDED_HANDLER, event_id):
+        return "committed"
+    with new_tx() as tx:
+        return payment_succeeded(tx, event_id, payment_id)
 
 
 def payment_succeeded(tx: Tx, event_id: str, payment_id: str) -> str:

@@ -66,6 +66,14 @@ class Reservations(Protocol):
     def due(self, now: dt.datetime, limit: int) -> list[ReservationRecord]: ...  # locks them
 
 
+class Sales(Protocol):
+    """Outside any unit of work: each call commits alone."""
+
+    # Commit an active reservation and claim the event that paid for it, in one step; False
+    # (nothing done) when it is not active or the event was claimed before.
+    def commit_paid(self, reservation_id: str, handler: str, message_id: str) -> bool: ...
+
+
 class Events(Protocol):
     def record(self, event_type: str, fields: dict[str, Any]) -> None: ...
 

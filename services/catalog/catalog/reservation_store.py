@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.model import reservation_items, reservations
@@ -40,9 +41,10 @@ _GET = (select(_R.id, _R.status, _R.expires_at, _R.restocked_at, _I.product_id, 
 # Committing an active reservation in one round trip: its units leave the warehouse (each with
 # its audit row) and it is marked committed. The products are locked in id order first (the
 # MATERIALIZED CTE runs before the UPDATE that joins it). Nothing happens unless it was active.
-_COMMIT_ACTIVE = text("""
+_COMMIT = """
     WITH r AS (UPDATE reservations SET status = 'committed', updated_at = now()
                WHERE id = :rid AND status = 'active' RETURNING id),
+         {claim}
          i AS MATERIALIZED (SELECT ri.product_id, ri.quantity FROM reservation_items ri
                             JOIN r ON ri.reservation_id = r.id),
          l AS MATERIALIZED (SELECT p.id FROM products p JOIN i ON p.id = i.product_id
@@ -53,7 +55,25 @@ _COMMIT_ACTIVE = text("""
                RETURNING p.id, i.quantity),
          m AS (INSERT INTO stock_movements (product_id, delta, reason)
                SELECT s.id, -s.quantity, 'sold: reservation ' || :rid FROM s)
-    SELECT id FROM r""")
+    SELECT id FROM r"""
+_COMMIT_ACTIVE = text(_COMMIT.format(claim=""))
+# The same with the event's inbox claim: a duplicate's claim fails the whole statement.
+_COMMIT_PAID = text(_COMMIT.format(claim="""c AS (INSERT INTO inbox (handler, message_id)
+               SELECT :handler, :message_id FROM r),"""))
+
+
+def commit_paid(conn: Connection, reservation_id: str, handler: str, message_id: str) -> bool:
+    """Commit an active reservation and claim the event that paid for it, in one statement
+    (on an autocommit connection: it commits alone). False, with nothing done, when it was
+    not active or the event was claimed before: the caller takes the transactional path."""
+    try:
+        row = conn.execute(_COMMIT_PAID, {"rid": reservation_id, "handler": handler,
+                                          "message_id": message_id}).first()
+    except IntegrityError:
+        return False
+    return row is not None
+
+
 _SET_STATUS = (update(reservations).where(_R.id == bindparam("rid"))
                .values(status=bindparam("new_status"), updated_at=func.now()))
 

@@ -15,7 +15,7 @@ from nameko.timer import timer
 
 from catalog import payments, reservations, schemas, use_cases
 from catalog.config import settings
-from catalog.db import CatalogTx
+from catalog.db import AutocommitSales, CatalogTx
 from catalog.repository import ProductReader
 from shared.contracts.events import PaymentRefunded, PaymentSucceeded
 from shared.db import UnitOfWorkFactory
@@ -144,8 +144,8 @@ class CatalogService(HealthMixin):
     # --- payments' events: each applied once (inbox claim in the same unit of work) --------
     @event_handler("payments", "payment_succeeded")  # type: ignore[untyped-decorator]
     def on_payment_succeeded(self, event: PaymentSucceeded) -> None:
-        with self._tx() as tx:
-            outcome = payments.payment_succeeded(tx, str(event.event_id), str(event.payment_id))
+        outcome = payments.apply_payment_succeeded(
+            AutocommitSales(self.db), self._tx, str(event.event_id), str(event.payment_id))
         log.info("payment_succeeded applied: %s", outcome,
                  extra={"payment_id": str(event.payment_id)})
 

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from catalog import payments, reservations
-from catalog.model import outbox, stock_movements
+from catalog.db import AutocommitSales
+from catalog.model import inbox, outbox, stock_movements
 from catalog.schemas import Reservation
+from shared.db import UnitOfWorkFactory
 from shared.errors import Conflict, NotFound
 from shared.wire import utcnow
 
@@ -163,3 +165,30 @@ def test_paid_multi_item_reservations_commit_concurrently_without_deadlock(new_t
     assert sorted(moved) == [-2] * 8
     with new_tx() as tx:
         assert payments.payment_succeeded(tx, f"ev-{rids[0]}", rids[0]) == "duplicate"
+
+
+def test_a_paid_reservation_and_its_event_claim_commit_in_one_statement(engine, new_tx, reader,
+                                                                        make_product):
+    sales = AutocommitSales(UnitOfWorkFactory(engine))
+    pid = uuid.UUID(make_product(stock=5)["id"])
+    rid, event_id = f"one-{pid}", str(uuid.uuid4())
+    reserve(new_tx, rid, [(pid, 2)])
+    apply = payments.apply_payment_succeeded
+    assert apply(sales, new_tx, event_id, rid) == "committed"
+    assert (reader.get(pid)["on_hand"], reader.get(pid)["reserved"]) == (3, 0)
+    # A redelivery: its claim fails the one statement, and the unit of work says why.
+    assert not sales.commit_paid(rid, payments.SUCCEEDED_HANDLER, event_id)
+    assert apply(sales, new_tx, event_id, rid) == "duplicate"
+    with engine.connect() as conn:
+        claims = conn.execute(select(inbox.c.message_id).where(
+            inbox.c.message_id == event_id)).scalars().all()
+    assert claims == [event_id] and reader.get(pid)["on_hand"] == 3
+    # An event claimed before while its reservation is still active: nothing at all happens.
+    other, claimed = f"two-{pid}", str(uuid.uuid4())
+    reserve(new_tx, other, [(pid, 1)])
+    with new_tx() as tx:
+        assert tx.inbox.claim(payments.SUCCEEDED_HANDLER, claimed)
+    assert not sales.commit_paid(other, payments.SUCCEEDED_HANDLER, claimed)
+    with new_tx() as tx:
+        assert tx.reservations.get(other).status == "active"
+    assert (reader.get(pid)["on_hand"], reader.get(pid)["reserved"]) == (3, 1)

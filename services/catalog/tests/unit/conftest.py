@@ -221,6 +221,28 @@ def tx(state: FakeState) -> FakeTx:
     return FakeTx(state)
 
 
+class FakeSales:
+    """catalog.ports.Sales over FakeState: all or nothing, like the one statement."""
+
+    def __init__(self, state: FakeState) -> None:
+        self.s, self.calls = state, 0
+
+    def commit_paid(self, reservation_id: str, handler: str, message_id: str) -> bool:
+        self.calls += 1
+        record = self.s.reservations.get(reservation_id)
+        if record is None or record.status != "active" or (handler, message_id) in self.s.inbox:
+            return False
+        with FakeTx(self.s) as tx:
+            assert tx.inbox.claim(handler, message_id)
+            assert tx.reservations.commit_active(reservation_id)
+        return True
+
+
+@pytest.fixture
+def sales(state: FakeState) -> FakeSales:
+    return FakeSales(state)
+
+
 @pytest.fixture
 def reader(state: FakeState) -> FakeProducts:
     return FakeProducts(state)

@@ -172,3 +172,15 @@ def test_payment_after_expiry_takes_the_units_again_or_reports_oversold(tx, stat
         assert payments.payment_succeeded(tx, "e2", "gone") == "oversold"
     assert (available(state, a), available(state, b)) == (1, 0)
     assert state.products[a]["on_hand"] == 1
+
+
+def test_a_payment_is_applied_in_one_step_and_its_duplicate_is_not(tx, state, sales):
+    a = product(tx, "A", 5)
+    reserve(tx, "pay-3", [(a, 2)])
+    apply = payments.apply_payment_succeeded
+    assert apply(sales, lambda: tx, "e3", "pay-3") == "committed"
+    assert (state.products[a]["on_hand"], state.products[a]["reserved"]) == (3, 0)
+    assert apply(sales, lambda: tx, "e3", "pay-3") == "duplicate"  # (the unit of work's path)
+    assert apply(sales, lambda: tx, "e4", "pay-3") == "already committed"
+    assert apply(sales, lambda: tx, "e5", "nobody") == "no reservation"
+    assert sales.calls == 4 and state.products[a]["on_hand"] == 3
