@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy import Connection, TextClause, Uuid, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from payments import ledger
@@ -42,7 +42,7 @@ _CAPTURE = f"""
 
 def _statement(ledger_part: str) -> TextClause:
     sql = _FINISH.format(ledger=ledger_part, channel=NOTIFY_CHANNEL)
-    return text(sql).bindparams(bindparam("pid", type_=outbox.c.event_id.type),
+    return text(sql).bindparams(bindparam("pid", type_=Uuid),
                                 bindparam("body", type_=JSONB), *event_columns(outbox))
 
 
