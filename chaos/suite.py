@@ -74,7 +74,7 @@ def start_suite(rabbit: PrivateRabbit, pg: PrivatePostgres, logdir: Path) -> Sui
     proxies = {s: FaultyProxy(s, rabbit.port).start() for s in SERVICES}
     per_process = {name: dict(env) for name in commands()}
     for service, proxy in proxies.items():
-        per_process[service]["AMQP_URI"] = proxy.uri()
+        per_process[service]["AMQP_URI"] = proxy.broker_uri()
     supervisor = Supervisor(commands(), per_process, logdir)
     supervisor.start()
     return Suite(env, supervisor, proxies, f"http://127.0.0.1:{gateway_port}")

@@ -51,7 +51,7 @@ class FaultProxy:
 
     @property
     def connections(self) -> int:
-        return self._run(self._count())
+        return int(self._run(self._count()))
 
     def start(self) -> FaultProxy:
         self._run(self._listen())
@@ -92,9 +92,19 @@ class FaultProxy:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        for writer in list(self._writers):
+        await self._abort_all()
+
+    async def _abort_all(self) -> int:
+        """Abort every open connection (both sides see a reset); returns how many links."""
+        writers = list(self._writers)
+        for writer in writers:
             writer.transport.abort()
         self._writers.clear()
+        return len(writers) // 2
+
+    async def _unreachable(self, client_w: asyncio.StreamWriter) -> None:
+        """The target refused a connection: the client sees a reset."""
+        client_w.transport.abort()
 
     async def _accept(self, client_r: asyncio.StreamReader,
                       client_w: asyncio.StreamWriter) -> None:
@@ -104,7 +114,7 @@ class FaultProxy:
         try:
             upstream_r, upstream_w = await asyncio.open_connection(*self.target)
         except OSError:
-            client_w.transport.abort()
+            await self._unreachable(client_w)
             return
         self._writers.update((client_w, upstream_w))
         try:
@@ -115,8 +125,7 @@ class FaultProxy:
                 self._writers.discard(writer)
                 writer.transport.abort()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(CHUNK):
                 writer.write(data)
