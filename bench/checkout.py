@@ -16,7 +16,6 @@ Exit status: 0 ok, 1 errors or inconsistent books, 2 could not run.
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import suite
 from common import wrk  # noqa: F401  (kept: part of this module's interface)
+from summary import system_figures
 
 ADMIN = ("bench-admin@suite.test", "bench-admin-password-1")
 STOCK = 1_000_000
@@ -197,19 +197,14 @@ def books(env, payments_url, catalog_url, products=None):
 
 
 def summarise(samples, requests_ok):
-    requests = sum(s["requests"] for s in samples)
-    cpu = {name: sum(s["cpu_s"][name] for s in samples) for name in samples[0]["cpu_s"]}
-    seconds = sum(s["seconds"] for s in samples)
-    return {
-        "rps": statistics.median(s["rps"] for s in samples),
-        "rps_rounds": [round(s["rps"], 1) for s in samples],
-        **{p: statistics.median(s[p] for s in samples) for p in ("p50_ms", "p90_ms", "p99_ms")},
-        "errors": sum(s["non_2xx"] + s["socket_errors"] for s in samples),
-        "cpu_ms_per_checkout": {name: 1000 * c / requests for name, c in cpu.items()},
-        "other_load_cores": (sum(s["machine_busy_s"] for s in samples) - sum(cpu.values())
-                             - sum(s["wrk_cpu_s"] for s in samples)) / seconds,
-        "books": requests_ok,
-    }
+    figures = system_figures(samples)
+    # This script's samples keep wrk's CPU apart from the processes': it is other load too.
+    wrk_cores = sum(s["wrk_cpu_s"] for s in samples) / sum(s["seconds"] for s in samples)
+    return {**{key: figures[key] for key in ("rps", "rps_rounds", "p50_ms", "p90_ms", "p99_ms",
+                                             "errors")},
+            "cpu_ms_per_checkout": figures["cpu_ms_per_request"],
+            "other_load_cores": figures["other_load_cores"] - wrk_cores,
+            "books": requests_ok}
 
 
 def markdown(summary, meta):

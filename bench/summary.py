@@ -10,7 +10,8 @@ from scenarios import LABELS, Scenario
 CPU_COLUMNS = ("auth", "catalog", "payments", "rabbitmq", "postgres", "redis", "wrk")
 
 
-def _system(samples: list[dict[str, Any]]) -> dict[str, Any]:
+def system_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """One system's rounds: medians, errors, CPU per request of each process, other load."""
     requests = sum(s["requests"] for s in samples)
     seconds = sum(s["seconds"] for s in samples)
     cpu = {name: sum(s["cpu_s"][name] for s in samples) for name in samples[0]["cpu_s"]}
@@ -34,7 +35,7 @@ def _system(samples: list[dict[str, Any]]) -> dict[str, Any]:
 def summarise(samples: list[dict[str, Any]], scenarios: list[Scenario]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for scenario in scenarios:
-        systems = {name: _system([s for s in samples if s["scenario"] == scenario.key
+        systems = {name: system_figures([s for s in samples if s["scenario"] == scenario.key
                                   and s["system"] == name]) for name in scenario.systems}
         ours = systems[scenario.systems[0]]
         ratio = paired = cpu_ratio = None
