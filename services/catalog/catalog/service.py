@@ -16,7 +16,7 @@ from nameko.timer import timer
 from catalog import payments, reservations, schemas, use_cases
 from catalog.config import settings
 from catalog.db import AutocommitSales, CatalogTx
-from catalog.repository import ProductReader
+from catalog.reads import ProductReader
 from shared.contracts.events import PaymentRefunded, PaymentSucceeded
 from shared.db import UnitOfWorkFactory
 from shared.nameko.bootstrap import prepare

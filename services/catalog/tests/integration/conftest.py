@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from catalog import use_cases
 from catalog.db import CatalogTx
-from catalog.repository import ProductReader
+from catalog.reads import ProductReader
 from catalog.schemas import NewProduct
 from shared.db import UnitOfWorkFactory, make_engine
 

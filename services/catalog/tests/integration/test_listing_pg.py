@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from catalog import repository, seed, use_cases
+from catalog import reads, repository, seed, use_cases
 from catalog.schemas import ListQuery
 
 
@@ -109,22 +109,22 @@ def keyset(engine):
 
 def test_listing_pages_come_from_the_listing_index_in_order(engine, many_rows):
     for after in (None, keyset(engine)):
-        found = plan(engine, repository.page_statement(20, after, None))
+        found = plan(engine, reads.page_statement(20, after, None))
         assert "Index Scan using ix_products_listing" in found, found
         assert "Sort" not in found and "Seq Scan" not in found, found
 
 
 def test_category_pages_come_from_an_index_in_order(engine, many_rows):
-    found = plan(engine, repository.page_statement(20, None, RARE))
+    found = plan(engine, reads.page_statement(20, None, RARE))
     assert "ix_products_category_listing" in found, found
     # A common category may be served from the listing index, filtered: still no sort or scan.
-    common = plan(engine, repository.page_statement(20, keyset(engine), "kitchen"))
+    common = plan(engine, reads.page_statement(20, keyset(engine), "kitchen"))
     assert "Index Scan" in common and "Sort" not in common and "Seq Scan" not in common, common
 
 
 def test_search_goes_through_the_gin_index(engine, many_rows):
     for after in (None, (0.5, uuid.uuid4())):
-        found = plan(engine, repository.search_statement("walnut bookshelf", 20, after, None))
+        found = plan(engine, reads.search_statement("walnut bookshelf", 20, after, None))
         assert "Bitmap Index Scan on ix_products_search" in found, found
         assert "Seq Scan" not in found, found
 
