@@ -10,7 +10,7 @@ from typing import Any
 
 from payments import errors, idempotency
 from payments.catalog_port import CatalogPort
-from payments.idempotency import Decision, KeyRecord
+from payments.key_states import Decision, KeyRecord
 from payments.provider import PaymentProvider
 from shared.db import UnitOfWorkFactory
 from shared.errors import ValidationFailed

@@ -10,19 +10,16 @@ replicas agree). Then:
   `resource_id`, so the payment/refund it started is resumed, never started twice.
 Only completed outcomes are stored; validation failures `forget` the key (a corrected retry
 proceeds). The row chosen at first sight also names the resource (`resource_id`) the request
-creates: it is the saga's recovery point, and the sweeper completes abandoned ones.
+creates: it is the saga's recovery point, and the sweeper completes abandoned ones. The
+decision itself is the pure state machine of key_states.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     Connection,
     Interval,
@@ -37,49 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from payments.key_states import Claim, Decision, KeyRecord, decide, fingerprint
 from payments.model import idempotency_keys as keys
 from shared import wire
-
-
-class Decision(enum.Enum):
-    NEW = "new"
-    REPLAY = "replay"
-    MISMATCH = "mismatch"
-    IN_FLIGHT = "in_flight"
-    TAKEOVER = "takeover"
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    user_id: uuid.UUID
-    key: str
-    kind: str
-    fingerprint: str
-    state: str
-    resource_id: uuid.UUID
-    request: dict[str, Any]
-    status_code: int | None = None
-    body: Any = None
-
-
-@dataclass(frozen=True)
-class Claim:
-    decision: Decision
-    record: KeyRecord
-
-
-def fingerprint(kind: str, request: dict[str, Any]) -> str:
-    canonical = orjson.dumps({"kind": kind, "request": request}, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def decide(record: KeyRecord, wanted_fingerprint: str, lease_expired: bool) -> Decision:
-    """The state machine for a key that already exists."""
-    if record.fingerprint != wanted_fingerprint:
-        return Decision.MISMATCH
-    if record.state == "completed":
-        return Decision.REPLAY
-    return Decision.TAKEOVER if lease_expired else Decision.IN_FLIGHT
 
 
 def _record(row: Any) -> KeyRecord:

@@ -14,7 +14,7 @@ from typing import Any
 
 from payments import idempotency, ledger, repository, schemas
 from payments.core import Actor, Deps, Outcome, begin
-from payments.idempotency import KeyRecord
+from payments.key_states import KeyRecord
 from payments.model import outbox
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.messaging.outbox import record_event

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from payments import errors, idempotency, refunds, repository, schemas
 from payments.catalog_port import Priced, price, price_from
 from payments.core import Actor, Deps, Outcome, begin
-from payments.idempotency import KeyRecord
+from payments.key_states import KeyRecord
 from payments.saga import drive
 from shared.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 
