@@ -43,10 +43,10 @@ class RelaySettings(BaseSettings):
     inbox_retention: dt.timedelta = Field(default=dt.timedelta(days=30),
                                           validation_alias="INBOX_RETENTION")
     prune_every: float = Field(default=600.0, gt=0, validation_alias="OUTBOX_PRUNE_EVERY")
-    # A wake-up that comes within this long of the previous pass (events are streaming in)
-    # waits this long, so that their commits go out as one batch (one claim, one confirm round,
-    # one mark) instead of a pass each. A wake-up after a quiet spell publishes at once, so a
-    # lone event is not delayed.
+    # While events stream in (the previous pass published several and the next wake-up comes
+    # within this long of it) the relay waits this long, so that their commits go out as one
+    # batch (one claim, one confirm round, one mark) instead of a pass each. Otherwise it
+    # publishes at once: a lone event, or events one after the other, are not delayed.
     linger: float = Field(default=0.03, ge=0, le=1, validation_alias="OUTBOX_LINGER")
     max_backoff: float = 5.0
 
@@ -101,12 +101,12 @@ class Relay:
         The pass that sees `stopping()` still publishes, so rows committed just before a
         graceful stop go out now rather than at the next start.
         """
-        failures, passed_at = 0, 0.0
+        failures, published = 0, 0
         while True:
             last_pass = stopping()
             try:
                 self._publisher.connect()  # declares the whole topology first
-                self.publish_pending()
+                published = self.publish_pending()
                 self._maybe_prune()
                 failures = 0
             except Exception as exc:
@@ -121,11 +121,14 @@ class Relay:
             if last_pass:
                 return
             passed_at = time.monotonic()
-            if listener.wait(self.settings.poll_interval) and self._streaming(passed_at):
+            if listener.wait(self.settings.poll_interval) and self._streaming(published,
+                                                                               passed_at):
                 time.sleep(self.settings.linger)
 
-    def _streaming(self, passed_at: float) -> bool:
-        return time.monotonic() - passed_at < self.settings.linger
+    def _streaming(self, published: int, passed_at: float) -> bool:
+        """Commits are arriving faster than passes go out: the last pass found several, and
+        the next one was woken soon after it."""
+        return published > 1 and time.monotonic() - passed_at < self.settings.linger
 
     def _maybe_prune(self) -> None:
         if time.monotonic() >= self._next_prune:

@@ -1,5 +1,6 @@
-"""The relay lingers only while events stream in: a lone event after a quiet spell goes out at
-once, a wake-up right after the previous pass waits so the burst leaves as one batch."""
+"""The relay lingers only while events stream in: a lone event after a quiet spell, or events
+one after the other, go out at once; a wake-up right after a pass that found several waits so
+the stream leaves in batches."""
 
 from __future__ import annotations
 
@@ -37,12 +38,13 @@ class NoBroker:
         pass
 
 
-def lingers(monkeypatch: Any, gaps: list[float]) -> list[float]:
+def lingers(monkeypatch: Any, gaps: list[float], batches: list[int]) -> list[float]:
     clock = FakeClock()
     monkeypatch.setattr(relay_module, "time", clock)
     relay = Relay(engine=None, publisher=NoBroker(),  # type: ignore[arg-type]
                   settings=RelaySettings(linger=0.03))
-    monkeypatch.setattr(relay, "publish_pending", lambda: 0)
+    sizes = iter(batches)
+    monkeypatch.setattr(relay, "publish_pending", lambda: next(sizes))
     monkeypatch.setattr(relay, "_maybe_prune", lambda: None)
     passes = iter(range(len(gaps) + 1))
     relay.run(Wakeups(clock, gaps), stopping=lambda: next(passes) == len(gaps))  # type: ignore[arg-type]
@@ -50,8 +52,13 @@ def lingers(monkeypatch: Any, gaps: list[float]) -> list[float]:
 
 
 def test_a_wake_up_after_a_quiet_spell_publishes_at_once(monkeypatch):
-    assert lingers(monkeypatch, [5.0, 0.5]) == []
+    assert lingers(monkeypatch, [5.0, 0.5], [3, 3, 3]) == []
 
 
-def test_wake_ups_that_keep_coming_wait_to_batch(monkeypatch):
-    assert lingers(monkeypatch, [0.004, 0.002, 2.0]) == [0.03, 0.03]
+def test_events_one_after_the_other_are_not_delayed(monkeypatch):
+    # e.g. an admin's PATCHes in a row: each must invalidate the caches at once
+    assert lingers(monkeypatch, [0.004, 0.002, 0.01], [1, 1, 1, 1]) == []
+
+
+def test_wake_ups_that_keep_coming_after_several_events_wait_to_batch(monkeypatch):
+    assert lingers(monkeypatch, [0.004, 0.002, 0.002, 2.0], [1, 2, 5, 5, 0]) == [0.03, 0.03]
