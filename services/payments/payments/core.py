@@ -4,13 +4,12 @@ Idempotency-Key state machine in front of every non-idempotent request."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from payments import errors, idempotency
 from payments.catalog_port import CatalogPort
-from payments.key_states import Decision, KeyRecord
+from payments.key_states import Claim, Decision
 from payments.provider import PaymentProvider
 from shared.db import UnitOfWorkFactory
 from shared.errors import ValidationFailed
@@ -43,24 +42,20 @@ class Outcome:
         return {"status": self.status, "body": self.body, "replayed": self.replayed}
 
 
-def begin(deps: Deps, actor: Actor, key: str, kind: str, request: dict[str, Any],
-          on_new: Callable[[KeyRecord], None] | None = None) -> KeyRecord | Outcome:
-    """An Outcome to answer at once (replay), or the key record to carry on with. `on_new` is
-    told when the key is new (so nothing it protects can exist yet)."""
+def begin(deps: Deps, actor: Actor, key: str, kind: str,
+          request: dict[str, Any]) -> Claim | Outcome:
+    """An Outcome to answer at once (replay), or the claim to carry on with: NEW (nothing the
+    key protects can exist yet) or TAKEOVER (resume what an earlier request started)."""
     # Nearly every key is new: its insert is one statement, so it runs (and commits) alone,
     # without the BEGIN/COMMIT round trips; a key that exists takes the locking path below.
     with deps.uow.autocommit() as conn:
         new = idempotency.insert_new(conn, actor.user_id, key, kind, request,
                                      deps.lease_seconds)
     if new is not None:
-        if on_new is not None:
-            on_new(new)
-        return new
-    with deps.uow() as uow:
+        return Claim(Decision.NEW, new)
+    with deps.uow() as uow:  # (NEW here too when the key was forgotten meanwhile)
         claim = idempotency.claim(uow.session, actor.user_id, key, kind, request,
                                   deps.lease_seconds)
-    if claim.decision is Decision.NEW and on_new is not None:
-        on_new(claim.record)  # (the key was forgotten meanwhile)
     if claim.decision is Decision.REPLAY:
         return Outcome(claim.record.status_code or 500, claim.record.body, replayed=True)
     if claim.decision is Decision.MISMATCH:
@@ -69,4 +64,4 @@ def begin(deps: Deps, actor: Actor, key: str, kind: str, request: dict[str, Any]
             [{"field": "Idempotency-Key", "message": "reused with a different request"}])
     if claim.decision is Decision.IN_FLIGHT:
         raise errors.in_flight()
-    return claim.record
+    return claim

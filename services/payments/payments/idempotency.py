@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session
 
 from payments.key_states import Claim, Decision, KeyRecord, decide, fingerprint
 from payments.model import idempotency_keys as keys
-from shared import wire
 
 
 def _record(row: Any) -> KeyRecord:
@@ -99,7 +98,7 @@ def claim(session: Session, user_id: uuid.UUID, key: str, kind: str, request: di
 def complete(session: Session, resource_id: uuid.UUID, status_code: int, body: Any) -> None:
     """Store the first completed outcome, in the transaction that made it happen."""
     session.execute(_COMPLETE, {"rid": resource_id, "status_code": status_code,
-                                "body": wire.loads(wire.dumpb(body))})
+                                "body": body})
 
 
 def forget(session: Session, resource_id: uuid.UUID) -> None:

@@ -16,7 +16,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from payments import ledger
 from payments.model import outbox
-from shared import wire
 from shared.messaging.outbox import NOTIFY_CHANNEL, event_columns
 
 _FINISH = """
@@ -59,5 +58,5 @@ def record(conn: Connection, payment_id: uuid.UUID, *, succeeded: bool, charge_i
     row = conn.execute(statement, {
         "pid": payment_id, "status": "succeeded" if succeeded else "failed",
         "charge_id": charge_id, "decline_code": decline_code, "status_code": status_code,
-        "body": wire.loads(wire.dumpb(body)), **event}).first()
+        "body": body, **event}).first()
     return row is not None

@@ -26,12 +26,12 @@ def refund(deps: Deps, actor: Actor, payment_id: Any, key: Any, payload: Any) ->
     key = schemas.check_key(key)
     target = _payment_id(payment_id)
     request = schemas.parse(schemas.RefundIn, payload or {})
-    record = begin(deps, actor, key, "refund", {"payment_id": str(target),
-                                                "amount": request.amount,
-                                                "restock": request.restock})
-    if not isinstance(record, KeyRecord):
-        return record
-    return execute(deps, record)
+    claim = begin(deps, actor, key, "refund", {"payment_id": str(target),
+                                               "amount": request.amount,
+                                               "restock": request.restock})
+    if isinstance(claim, Outcome):
+        return claim
+    return execute(deps, claim.record)
 
 
 def execute(deps: Deps, record: KeyRecord) -> Outcome:

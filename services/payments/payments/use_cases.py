@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from payments import errors, idempotency, refunds, repository, schemas
 from payments.catalog_port import Priced, price, price_from
 from payments.core import Actor, Deps, Outcome, begin
-from payments.key_states import KeyRecord
+from payments.key_states import Decision, KeyRecord
 from payments.saga import drive
 from shared.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 
@@ -34,12 +34,11 @@ def checkout(deps: Deps, actor: Actor, key: Any, payload: Any) -> Outcome:
         quantities[product_id] = quantities.get(product_id, 0) + item.quantity
     items = [{"product_id": p, "quantity": q} for p, q in quantities.items()]
     canonical: dict[str, Any] = {"items": items, "payment_method": request.payment_method}
-    fresh: list[bool] = []  # set when this request made the key: no payment can exist yet
-    record = begin(deps, actor, key, "checkout", canonical,
-                   on_new=lambda new: fresh.append(True))
-    if isinstance(record, Outcome):
-        return record
-    return _start_or_resume(deps, record, fresh=bool(fresh))
+    claim = begin(deps, actor, key, "checkout", canonical)
+    if isinstance(claim, Outcome):
+        return claim
+    # A key this request made: no payment can exist yet, so there is none to look up.
+    return _start_or_resume(deps, claim.record, fresh=claim.decision is Decision.NEW)
 
 
 def _start_or_resume(deps: Deps, record: KeyRecord, fresh: bool = False) -> Outcome:
