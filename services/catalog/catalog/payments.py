@@ -37,16 +37,16 @@ def apply_payment_succeeded(sales: Sales, new_tx: Callable[[], AbstractContextMa
 def payment_succeeded(tx: Tx, event_id: str, payment_id: str) -> str:
     if not tx.inbox.claim(SUCCEEDED_HANDLER, event_id):
         return "duplicate"
-    if tx.reservations.commit_active(payment_id):  # nearly always: one round trip
-        return "committed"
     record = tx.reservations.get(payment_id)
     if record is None:
         log.warning("payment_succeeded without a reservation", extra={"payment_id": payment_id})
         return "no reservation"
     if record.status == "committed":
         return "already committed"
-    if record.status == "active" and tx.reservations.commit_active(payment_id):
-        return "committed"  # (it appeared after the first try: locked now, so this holds)
+    if record.status == "active":
+        if not tx.reservations.commit_active(payment_id):  # `get` locked it: cannot happen
+            raise RuntimeError(f"reservation {payment_id} changed under its lock")
+        return "committed"
     return _commit_late(tx, record)
 
 

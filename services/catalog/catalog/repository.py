@@ -24,10 +24,9 @@ from catalog.ports import Row
 from catalog.schemas import MAX_STOCK
 from catalog.stock import StockCounters
 
-COLUMNS = PRODUCT_COLUMNS
 LIVE = products.c.deleted_at.is_(None)
-_BY_ID = select(*COLUMNS).where(products.c.id == bindparam("id"))
-_BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
+_BY_ID = select(*PRODUCT_COLUMNS).where(products.c.id == bindparam("id"))
+_BY_IDS = select(*PRODUCT_COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
 _MOVEMENT = insert(stock_movements)  # built once; the values are bound per call
 
 
@@ -46,7 +45,7 @@ class ProductRepository(StockCounters):
     def insert(self, values: dict[str, Any]) -> Row | None:
         statement = (pg_insert(products).values(**values)
                      .on_conflict_do_nothing(index_elements=["sku"], index_where=LIVE)
-                     .returning(*COLUMNS))
+                     .returning(*PRODUCT_COLUMNS))
         return self.session.execute(statement).mappings().first()
 
     def update(self, product_id: uuid.UUID, changes: dict[str, Any],
@@ -56,7 +55,7 @@ class ProductRepository(StockCounters):
             condition = and_(condition, products.c.version == expected_version)
         statement = (update(products).where(condition)
                      .values(**changes, version=products.c.version + 1, updated_at=func.now())
-                     .returning(*COLUMNS))
+                     .returning(*PRODUCT_COLUMNS))
         return self.session.execute(statement).mappings().first()
 
     def soft_delete(self, product_id: uuid.UUID) -> bool:
@@ -75,7 +74,7 @@ class ProductRepository(StockCounters):
                             on_hand >= products.c.reserved, on_hand <= MAX_STOCK)
                      .values(on_hand=products.c.on_hand + delta, updated_at=func.now(),
                              version=products.c.version + 1)
-                     .returning(*COLUMNS))
+                     .returning(*PRODUCT_COLUMNS))
         return self.session.execute(statement).mappings().first()
 
     def record_movement(self, product_id: uuid.UUID, delta: int, reason: str) -> None:

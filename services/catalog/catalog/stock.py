@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Update, bindparam, func, text, update
+from sqlalchemy import ColumnElement, Integer, Update, bindparam, func, update
 from sqlalchemy.orm import Session
 
 from catalog.model import PRODUCT_COLUMNS, products
@@ -43,17 +43,6 @@ _TAKE = _counter(_QTY <= _AVAILABLE, on_hand=_P.on_hand - _QTY, version=_P.versi
 _RESTOCK = _counter(on_hand=_P.on_hand + _QTY, version=_P.version + 1).returning(_AVAILABLE)
 
 
-# Reserved units leave the warehouse, with their audit row, in one round trip. `available`
-# (and so the version) does not change.
-_SELL = text("""
-    WITH p AS (UPDATE products SET on_hand = on_hand - :qty, reserved = reserved - :qty,
-                                   updated_at = now()
-               WHERE id = :pid RETURNING id, on_hand - reserved AS available),
-         m AS (INSERT INTO stock_movements (product_id, delta, reason)
-               SELECT id, -CAST(:qty AS int), :reason FROM p)
-    SELECT available FROM p""")
-
-
 class StockCounters:
     """Mixed into ProductRepository: the counter updates of one product row."""
 
@@ -70,10 +59,6 @@ class StockCounters:
 
     def unreserve(self, product_id: uuid.UUID, quantity: int) -> int:
         return _present(self._apply(_UNRESERVE, product_id, quantity))
-
-    def sell(self, product_id: uuid.UUID, quantity: int, reason: str) -> int:
-        return _present(self.session.execute(
-            _SELL, {"pid": product_id, "qty": quantity, "reason": reason}).scalar())
 
     def take(self, product_id: uuid.UUID, quantity: int) -> int | None:
         return self._apply(_TAKE, product_id, quantity)

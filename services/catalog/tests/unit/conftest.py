@@ -108,11 +108,6 @@ class FakeProducts:
     def consume(self, product_id: uuid.UUID, quantity: int) -> int:
         return self._counter(product_id, -quantity, -quantity, bump=False) or 0
 
-    def sell(self, product_id: uuid.UUID, quantity: int, reason: str) -> int:
-        available = self.consume(product_id, quantity)
-        self.record_movement(product_id, -quantity, reason)
-        return available
-
     def take(self, product_id: uuid.UUID, quantity: int) -> int | None:
         return self._counter(product_id, -quantity, 0, need=quantity)
 
@@ -146,8 +141,10 @@ class FakeReservations:
         record = self.s.reservations.get(reservation_id)
         if record is None or record.status != "active":
             return False
+        products = FakeProducts(self.s)
         for product_id, quantity in sorted(record.items.items()):
-            FakeProducts(self.s).sell(product_id, quantity, f"sold: reservation {reservation_id}")
+            products.consume(product_id, quantity)
+            products.record_movement(product_id, -quantity, f"sold: reservation {reservation_id}")
         self.set_status(reservation_id, "committed")
         return True
 
