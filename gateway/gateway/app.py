@@ -9,18 +9,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from gateway import breaker, headers, problems, ratelimit
+from gateway import breaker, headers, openapi_document, problems, ratelimit
 from gateway.config import GatewaySettings, settings
 from gateway.middleware import EdgeMiddleware
 from gateway.routes import auth, bench, catalog, ops, overview, payments
+from gateway.routes.ops import NotReady
+from gateway.routes.payments_schemas import Declined
 from gateway.routing import FastLane, JsonRoute
 from gateway.rpc import RpcClient
+from gateway.schemas import Problem
 from gateway.shedding import Admission
 from shared import logs, tracing
 
 API_VERSION = "0.1.0"
 # The cheapest, busiest reads (benchmarks: issues 2, 5 and 9) skip FastAPI's routing machinery.
 HOT_ROUTES = ("/products/{product_id}", "/_bench/ping/{service}")
+DESCRIPTION = ("The suite's public JSON API: accounts, catalog, payments. Errors are RFC 9457 "
+               "`application/problem+json`; every answer carries `X-Request-ID`. The contract "
+               "in words: docs/api/http-api.md in the repository.")
 
 
 def create_app(config: GatewaySettings | None = None) -> FastAPI:
@@ -46,6 +52,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     # FastAPI's native OpenTelemetry off: the suite traces itself (shared.tracing) and sets no
     # global OTel provider, so it never recorded anything, but it checked on every request.
     app = FastAPI(title="Commerce suite gateway", version=API_VERSION, lifespan=lifespan,
+                  description=DESCRIPTION,
                   default_response_class=ORJSONResponse, docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
@@ -60,6 +67,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.include_router(overview.router)
     if config.bench_routes:
         app.include_router(bench.router)
+    openapi_document.install(app, (Problem, Declined, NotReady))
     # Two layers of our own (each wraps every request): Admission innermost (shedding before
     # the rate limit's Redis round trip, then the route, hot ones through the fast lane), CORS
     # outside it when configured (preflights are never shed or limited), EdgeMiddleware

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
+
+from gateway.openapi_responses import problems
 
 # Text the services store or search must not hold U+0000: PostgreSQL text cannot (a 500
 # before this was said): `Field(pattern=NO_NUL)`.
@@ -33,17 +33,5 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"model": Problem, "content": {"application/problem+json": {}},
-                 "description": _DESCRIPTIONS.get(status, "Error")}
-        for status in statuses
-    }
-
-
-_DESCRIPTIONS = {
-    400: "Malformed request", 401: "Missing or invalid credentials", 403: "Not allowed",
-    404: "Not found", 409: "Conflict", 412: "Version mismatch", 413: "Body too large",
-    415: "Body is not JSON", 422: "Validation failed", 429: "Too many requests",
-    503: "A backing service is unavailable", 504: "A backing service timed out",
-}
+# Earlier name of gateway.openapi_responses.problems, kept for routes written against it.
+problem_responses = problems

@@ -19,6 +19,7 @@ from gateway import upstream
 from gateway.batching import ReadBatcher
 from gateway.cache import ReadCache
 from gateway.cache_events import CacheInvalidator
+from gateway.openapi_responses import BODY, UPSTREAM, body_example, problems, success
 from gateway.product_reads import product_batcher
 from gateway.routes.catalog_schemas import (
     NewProduct,
@@ -27,7 +28,7 @@ from gateway.routes.catalog_schemas import (
     ProductPage,
     StockChange,
 )
-from gateway.schemas import NO_NUL, problem_responses
+from gateway.schemas import NO_NUL
 from gateway.security import current_admin
 from shared.errors import NotFound, PreconditionFailed
 from shared.tokens import Identity
@@ -53,8 +54,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(tags=["catalog"], lifespan=lifespan)
 Admin = Annotated[Identity, Depends(current_admin)]
-UPSTREAM = (503, 504)
-WRITE = (400, 401, 403, 413, 415, 422, *UPSTREAM)
+WRITE = (*BODY, 401, 403, *UPSTREAM)
+PRODUCT = success(200, "ETag")
 JSON = "application/json"
 
 
@@ -85,8 +86,11 @@ def _wrote(request: Request, product_id: str) -> None:
         cache.invalidate_product(product_id)
 
 
-@router.get("/products", response_model=ProductPage, responses=problem_responses(422, *UPSTREAM),
-            summary="List products, newest first (or best match first with `q`)")
+@router.get("/products", response_model=ProductPage, operation_id="listProducts",
+            responses=problems(422, *UPSTREAM),
+            summary="List products, newest first (or best match first with `q`)",
+            description="Keyset pages of `limit` products: pass `next_cursor` back as "
+                        "`cursor` for the next one. Deleted products are never listed.")
 async def list_products(
         request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -108,9 +112,12 @@ async def list_products(
     return Response(await cache.listing((limit, q, category), load), media_type=JSON)
 
 
-@router.get("/products/{product_id}", response_model=Product,
-            responses={304: {"description": "Not modified (If-None-Match)"},
-                       **problem_responses(404, *UPSTREAM)}, summary="One product")
+@router.get("/products/{product_id}", response_model=Product, operation_id="getProduct",
+            responses={**PRODUCT, **success(304, "ETag", description="Not modified: "
+                                                                     "If-None-Match matched"),
+                       **problems(404, *UPSTREAM)}, summary="One product",
+            description="With a strong `ETag` (the version). 404 for an unknown or deleted "
+                        "product, and for an id that is not a UUID.")
 async def get_product(request: Request, product_id: str,
                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
     pid, cache = _id(product_id), _cache(request)
@@ -130,8 +137,13 @@ async def get_product(request: Request, product_id: str,
     return Response(body, headers={"ETag": etag}, media_type=JSON)
 
 
-@router.post("/products", status_code=201, response_model=Product,
-             responses=problem_responses(*WRITE, 409), summary="Create a product (admin)")
+@router.post("/products", status_code=201, response_model=Product, operation_id="createProduct",
+             responses={**success(201, "ETag", "Location"), **problems(*WRITE, 409)},
+             summary="Create a product (admin)",
+             description="409 if the SKU is taken by a product that is not deleted.",
+             openapi_extra=body_example({"sku": "MUG-001", "name": "Enamel mug",
+                                         "description": "Holds 350 ml.", "category": "kitchen",
+                                         "price": 1299, "currency": "EUR", "stock": 40}))
 async def create_product(request: Request, body: NewProduct, admin: Admin) -> Response:
     product = await upstream.call(request, "catalog", "create_product",
                                   body.model_dump(exclude_unset=True))
@@ -139,8 +151,12 @@ async def create_product(request: Request, body: NewProduct, admin: Admin) -> Re
     return _product(product, 201, Location=f"/products/{product['id']}")
 
 
-@router.patch("/products/{product_id}", response_model=Product,
-              responses=problem_responses(*WRITE, 404, 412), summary="Change a product (admin)")
+@router.patch("/products/{product_id}", response_model=Product, operation_id="updateProduct",
+              responses={**PRODUCT, **problems(*WRITE, 404, 412)},
+              summary="Change a product (admin)",
+              description="Only the fields sent change; the version goes up by one. With "
+                          "`If-Match`, 412 unless it names the current version.",
+              openapi_extra=body_example({"price": 1499}))
 async def update_product(request: Request, product_id: str, body: ProductChanges, admin: Admin,
                          if_match: Annotated[str | None, Header()] = None) -> Response:
     pid = _id(product_id)
@@ -152,8 +168,9 @@ async def update_product(request: Request, product_id: str, body: ProductChanges
 
 
 @router.delete("/products/{product_id}", status_code=204, response_class=Response,
-               responses=problem_responses(401, 403, 404, *UPSTREAM),
-               summary="Delete a product (admin): no longer listed or sold")
+               operation_id="deleteProduct", responses=problems(401, 403, 404, *UPSTREAM),
+               summary="Delete a product (admin): no longer listed or sold",
+               description="Payments that sold it keep their record of it.")
 async def delete_product(request: Request, product_id: str, admin: Admin) -> Response:
     pid = _id(product_id)
     await upstream.call(request, "catalog", "delete_product", pid)
@@ -162,9 +179,11 @@ async def delete_product(request: Request, product_id: str, admin: Admin) -> Res
 
 
 @router.post("/products/{product_id}/stock", response_model=Product,
-             responses=problem_responses(*WRITE, 404, 409),
-             summary="Adjust stock on hand (admin); 409 below what is reserved or above "
-                     "1 000 000 000 units")
+             operation_id="adjustStock", responses={**PRODUCT, **problems(*WRITE, 404, 409)},
+             summary="Adjust stock on hand (admin)",
+             description="409 if stock on hand would drop below what is reserved or rise "
+                         "above 1 000 000 000 units.",
+             openapi_extra=body_example({"delta": 25, "reason": "Delivery from the supplier"}))
 async def adjust_stock(request: Request, product_id: str, body: StockChange,
                        admin: Admin) -> Response:
     pid = _id(product_id)

@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.config import SERVICES
 from gateway.metrics import exposition
+from gateway.openapi_responses import problem
 from gateway.rpc import RpcClient
-from gateway.schemas import problem_responses
+from gateway.schemas import Problem
 from shared.errors import SuiteError
 
 router = APIRouter(tags=["operations"])
@@ -28,7 +29,16 @@ class Readiness(BaseModel):
     services: dict[str, str]
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness of the gateway process")
+class NotReady(Problem):
+    """The 503 of /readyz: a problem document with the breakdown."""
+
+    broker: str
+    services: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health, operation_id="getHealth",
+            summary="Liveness of the gateway process",
+            description="200 while the process serves; it asks nothing of anyone.")
 async def healthz() -> Health:
     return Health(status="ok")
 
@@ -42,8 +52,11 @@ async def _probe(rpc: RpcClient, service: str, timeout: float, request_id: str) 
     return "up"
 
 
-@router.get("/readyz", response_model=Readiness, responses=problem_responses(503),
-            summary="Ready when the broker is reachable and every service answers within 1 s")
+@router.get("/readyz", response_model=Readiness, operation_id="getReadiness",
+            responses=problem(503, "NotReady", "Not ready: the broker or a service is not "
+                                               "answering (breakdown in the body)"),
+            summary="Ready when the broker is reachable and every service answers within 1 s",
+            description="Pings every service; `services` says which answered.")
 async def readyz(request: Request) -> Response:
     rpc: RpcClient = request.app.state.rpc
     timeout: float = request.app.state.settings.readiness_timeout
@@ -65,6 +78,9 @@ async def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {}}}})
+            operation_id="getMetrics", description="Prometheus text exposition format: "
+            "request counts and latencies, upstream RPC latencies, errors.",
+            responses={200: {"description": "Prometheus text format",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics() -> Response:
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from gateway import upstream
+from gateway.openapi_responses import problems
 from gateway.routes.auth import User
 from gateway.routes.payments_schemas import Money, Payment
-from gateway.schemas import problem_responses
 from gateway.security import current_user
 from shared.errors import SuiteError
 from shared.tokens import Identity
@@ -62,8 +62,11 @@ async def _rename(request: Request, degraded: set[str], payments: list[dict[str,
             item["name"] = names.get(item["product_id"], item["name"])
 
 
-@router.get("/me/overview", response_model=Overview, summary="The caller at a glance",
-            responses=problem_responses(401, 429))
+@router.get("/me/overview", response_model=Overview, operation_id="getOverview",
+            summary="The caller at a glance", responses=problems(401),
+            description="The user, the last 5 payments and what was spent, from three "
+                        "services at once. A service that fails or is slow leaves its part "
+                        "null and is named in `degraded`: still 200.")
 async def overview(request: Request, me: Annotated[Identity, Depends(current_user)]) -> Any:
     degraded: set[str] = set()
     user, page, spent = await asyncio.gather(

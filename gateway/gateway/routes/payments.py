@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 
 from gateway import upstream
+from gateway.openapi_responses import BODY, UPSTREAM, body_example, problem, problems, success
 from gateway.problems import PROBLEM_JSON
 from gateway.routes.payments_schemas import (
     CheckoutRequest,
@@ -27,7 +28,6 @@ from gateway.routes.payments_schemas import (
     RefundRequest,
 )
 from gateway.routing import JsonRoute
-from gateway.schemas import problem_responses
 from gateway.security import current_user
 from shared.errors import BadRequest
 from shared.tokens import Identity
@@ -42,7 +42,7 @@ IDEMPOTENCY_KEY = {"parameters": [{
     "description": (f"1-{MAX_KEY} characters, chosen by the client, scoped to the caller. The "
                     "first completed outcome is stored for at least 24 h and replayed for the "
                     "same key and body; 400 without it.")}]}
-UPSTREAM = (503, 504)
+REPLAYABLE = ("Idempotent-Replayed",)
 
 
 class OptionalBodyRoute(JsonRoute):
@@ -82,14 +82,20 @@ CHECKOUT_DOC = ("Prices come from the catalog. Stock is reserved, the card charg
                 "key still in flight; 422 is a bad body, an unknown product, several "
                 "currencies, a total above 10^15 minor units, an unsupported method or the key "
                 "reused with another body.")
-CHECKOUT_ERRORS = {
-    **problem_responses(400, 401, 409, 413, 415, 422, 429, *UPSTREAM),
-    402: {"model": Declined, "content": {PROBLEM_JSON: {}}, "description": "Declined"},
+CHECKOUT_RESPONSES = {
+    **success(201, "Location", *REPLAYABLE),
+    **problems(*BODY, 401, 409, *UPSTREAM),
+    **problem(402, Declined.__name__, "Declined: recorded as a failed payment (replayed "
+                                      "with Idempotent-Replayed for the same key)"),
 }
+CHECKOUT_EXAMPLE = body_example({"items": [{"product_id": "0b7e7d4e-52d4-4c8e-9d8a-"
+                                                          "6f0c1f3b2a11", "quantity": 2}],
+                                 "payment_method": "tok_visa"})
 
 
 @router.post("", status_code=201, response_model=Payment, summary="Check out: pay for items",
-             responses=CHECKOUT_ERRORS, description=CHECKOUT_DOC, openapi_extra=IDEMPOTENCY_KEY)
+             operation_id="checkout", responses=CHECKOUT_RESPONSES, description=CHECKOUT_DOC,
+             openapi_extra={**IDEMPOTENCY_KEY, **CHECKOUT_EXAMPLE})
 async def checkout(request: Request, body: CheckoutRequest, _: User) -> Response:
     key = _key(request)
     outcome = await upstream.call(request, "payments", "checkout", key,
@@ -98,7 +104,9 @@ async def checkout(request: Request, body: CheckoutRequest, _: User) -> Response
 
 
 @router.get("", response_model=PaymentPage, summary="The caller's payments, newest first",
-            responses=problem_responses(401, 403, 422, 429, *UPSTREAM))
+            operation_id="listPayments", responses=problems(401, 403, 422, *UPSTREAM),
+            description="Declined checkouts are listed too (status `failed`). `user_id` is for "
+                        "admins: 403 for anyone else.")
 async def list_payments(request: Request, _: User,
                         limit: Annotated[int, Query(ge=1, le=100)] = 20,
                         cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -109,7 +117,9 @@ async def list_payments(request: Request, _: User,
 
 
 @router.get("/{payment_id}", response_model=Payment, summary="One payment (owner or admin)",
-            responses=problem_responses(401, 404, 429, *UPSTREAM))
+            operation_id="getPayment", responses=problems(401, 404, *UPSTREAM),
+            description="404 for someone else's payment (its existence is not revealed) and "
+                        "for an id that is not a UUID.")
 async def get_payment(request: Request, payment_id: str, _: User) -> Any:
     return await upstream.call(request, "payments", "get_payment", payment_id)
 
@@ -119,11 +129,14 @@ _refunds = APIRouter(tags=["payments"], route_class=OptionalBodyRoute)  # under 
 
 @_refunds.post("/{payment_id}/refunds", status_code=201, response_model=Refund,
                summary="Refund a payment (admin; others get 404, or 403 for their own)",
-               responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429,
-                                           *UPSTREAM),
+               operation_id="refundPayment",
+               responses={**success(201, *REPLAYABLE), **problems(*BODY, 401, 403, 404, 409,
+                                                                  *UPSTREAM)},
                description="Full (the default) or partial. 409 if the payment did not succeed "
                            "or is fully refunded; 422 for more than what is left or restock on "
-                           "a partial refund.", openapi_extra=IDEMPOTENCY_KEY)
+                           "a partial refund. The body may be left out: a full refund.",
+               openapi_extra={**IDEMPOTENCY_KEY,
+                              **body_example({"amount": 500, "restock": False})})
 async def refund(request: Request, payment_id: str, _: User,
                  body: RefundRequest | None = None) -> Response:
     key = _key(request)

@@ -1,1 +1,1 @@
-"""Typed contracts of what crosses the bus (the suite's side of ../shared/contract/)."""
+"""Typed contracts of what crosses the bus (the suite's side of docs/api/bus.md)."""

@@ -1,4 +1,4 @@
-"""Every event in the public bus contract (../shared/contract/messaging.md), as pydantic models.
+"""Every event in the public bus contract (docs/api/bus.md), as pydantic models.
 
 Publishers validate before a row enters the outbox (`record_event`); subscribers validate on
 receipt (`shared.nameko.events`). Unknown fields are tolerated both ways: the contract names the
