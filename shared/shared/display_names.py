@@ -28,9 +28,11 @@ PATTERN = rf"^[^{_REFUSED}]*[^{_REFUSED}\s][^{_REFUSED}]*$"
 # The same within the Basic Multilingual Plane, for documents (OpenAPI): characters beyond it
 # break JavaScript regexes without the `u` flag and many validators; `acceptable` checks all.
 BMP_PATTERN = rf"^[^{_REFUSED_BMP}]*[^{_REFUSED_BMP}\s][^{_REFUSED_BMP}]*$"
+FORMAT = "display-name"  # the JSON Schema format naming the whole rule, beyond the BMP too
 RULE = ("Not blank; no control (Cc), format (Cf) or private-use (Co) characters (Unicode 14). "
-        "The pattern states the rule for the Basic Multilingual Plane; the characters beyond "
-        "it that the rule refuses get the same 422.")
+        "The pattern states the rule within the Basic Multilingual Plane; format "
+        "`display-name` is the whole rule: the characters beyond the plane it refuses get "
+        "the same 422.")
 # Surrogates too, for callers that reach auth over RPC without JSON parsing in between.
 _REFUSED_CHARACTER = re.compile(f"[{_REFUSED}\\ud800-\\udfff]")
 

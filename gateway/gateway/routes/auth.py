@@ -35,7 +35,7 @@ class Registration(StrictModel):
     password: str = Field(min_length=10, max_length=128, json_schema_extra={"format": "password"})
     display_name: str | None = Field(
         default=None, min_length=1, max_length=100, pattern=display_names.BMP_PATTERN,
-        description=display_names.RULE)
+        description=display_names.RULE, json_schema_extra={"format": display_names.FORMAT})
 
     @field_validator("display_name")
     @classmethod
