@@ -24,6 +24,7 @@ from bus_catalog import (
     camel,
     event_description,
 )
+from generated import write_or_check
 
 from shared.contracts.events import CONTRACTS
 
@@ -161,16 +162,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
-        if current != text:
-            print(f"{OUT} is out of date: run python tools/apidocs/asyncapi.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text, encoding="utf-8")
-    return 0
-
+    return write_or_check(OUT, render(), argv, "asyncapi.py")
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from generated import write_or_check
+
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 
@@ -60,17 +62,8 @@ def render(text: str, spec: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    current = DOC.read_text(encoding="utf-8")
-    wanted = render(current, document())
-    if "--check" in argv:
-        if current != wanted:
-            print(f"{DOC}: the operations table is out of date: run "
-                  "python tools/apidocs/http_table.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(wanted, encoding="utf-8")
-    return 0
-
+    wanted = render(DOC.read_text(encoding="utf-8"), document())
+    return write_or_check(DOC, wanted, argv, "http_table.py")
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
