@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.problems import PROBLEM_JSON
+
 Responses = dict[int | str, dict[str, Any]]
 
-PROBLEM_JSON = "application/problem+json"
 BODY = (400, 413, 415, 422)  # malformed JSON, too large, not JSON, schema violation
 UPSTREAM = (503, 504)  # a backing service down (or breaker open), or too slow
 EDGE = (429, 503)  # rate limit and load shedding: every route but the probes
