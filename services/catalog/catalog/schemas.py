@@ -19,6 +19,7 @@ from shared.errors import ValidationFailed
 
 MAX_STOCK = 1_000_000_000
 MAX_PRICE = 10**15
+MAX_VERSION = 2**31 - 1  # the version column is an integer
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64,
                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -96,7 +97,7 @@ class Reservation(Strict):
 
 
 class Expected(Strict):
-    version: Annotated[int, Field(strict=True, ge=1)] | None = None
+    version: Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)] | None = None
 
 
 class ListQuery(Strict):
