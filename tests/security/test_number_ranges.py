@@ -6,6 +6,7 @@ and quantities (integer) and paging limits."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -96,3 +97,12 @@ def test_a_json_number_of_thousands_of_digits_is_refused_not_a_500(http: httpx.C
         **admin.headers, "Content-Type": "application/json"})
     assert answer.status_code in (400, 422), answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("rank", ["1e308", "1e-50", str(BEYOND_64_BITS) + ".0e30"])
+def test_a_search_cursor_with_a_rank_past_postgresql_real_is_a_422(http: httpx.Client,
+                                                                    rank: str):
+    # A search cursor is the last row's (rank, id), base64 JSON: its rank is a PostgreSQL real.
+    raw = f'["r", {rank}, "{uuid.uuid4()}"]'.encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    problem(http.get("/products", params={"q": "lamp", "cursor": cursor}), 422)
