@@ -95,6 +95,13 @@ class Reservation(Strict):
             merged[item.product_id] = merged.get(item.product_id, 0) + item.quantity
         return merged
 
+    @model_validator(mode="after")
+    def _merged_fit(self) -> Reservation:
+        # A sum past the integer stock columns would fail in the database, not as a 422.
+        if any(quantity > MAX_STOCK for quantity in self.quantities().values()):
+            raise ValueError(f"at most {MAX_STOCK} units of one product")
+        return self
+
 
 class Expected(Strict):
     version: Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)] | None = None
