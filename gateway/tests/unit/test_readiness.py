@@ -49,7 +49,7 @@ def test_a_readiness_flood_costs_at_most_one_fan_out_a_second(test_app: FastAPI)
 
     answers, elapsed = asyncio.run(ask_for(test_app, SECONDS))
 
-    assert len(answers) >= 4 * ASKERS
+    assert len(answers) >= 2 * ASKERS
     assert {answer.status_code for answer in answers} == {200}
     fan_outs = rpc.pings / len(SERVICES)
     assert fan_outs == int(fan_outs), "a fan-out pings every service"
