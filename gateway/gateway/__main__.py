@@ -1,5 +1,5 @@
 """`python -m gateway`: serve the gateway with uvicorn on GATEWAY_HOST:GATEWAY_PORT (HTTPS with
-GATEWAY_TLS_CERT and GATEWAY_TLS_KEY)."""
+GATEWAY_TLS_CERT and GATEWAY_TLS_KEY), behind gateway.edge_protocol's slow-client guards."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import tempfile
 import uvicorn
 
 from gateway.config import settings
+from gateway.edge_protocol import GuardedHttpProtocol
 
 
 def share_metrics(workers: int) -> None:
@@ -27,10 +28,14 @@ def main() -> None:
     config = settings()
     share_metrics(config.workers)
     # HTTPS when GATEWAY_TLS_CERT and GATEWAY_TLS_KEY are set (the settings require both).
+    # Forwarded headers only from GATEWAY_TRUSTED_PROXIES (uvicorn's ProxyHeadersMiddleware
+    # takes the right-most untrusted X-Forwarded-For hop); none trusted: not even looked at.
+    proxies = [str(network) for network in config.proxy_networks()]
     uvicorn.run("gateway.app:create_app", factory=True, host=config.host, port=config.port,
-                workers=config.workers, loop="uvloop", http="httptools", access_log=False,
-                log_config=None, timeout_graceful_shutdown=5, ssl_certfile=config.tls_cert,
-                ssl_keyfile=config.tls_key)
+                workers=config.workers, loop="uvloop", http=GuardedHttpProtocol,
+                access_log=False, log_config=None, timeout_graceful_shutdown=5,
+                ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 
 from pydantic import Field, model_validator
@@ -10,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.settings import DEFAULT_AMQP_URI
 
 SERVICES = ("auth", "catalog", "payments")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class GatewaySettings(BaseSettings):
@@ -33,6 +35,18 @@ class GatewaySettings(BaseSettings):
                                             validation_alias="RATE_LIMIT_USER_PER_MINUTE")
     # Edge resilience (docs/gateway.md): load shedding (0 = off) and per-service breakers.
     max_inflight: int = Field(default=512, ge=0, validation_alias="GATEWAY_MAX_INFLIGHT")
+    # Slow clients (docs/gateway.md, "Edge hardening"; gateway.edge_protocol): seconds for a
+    # request's headers and, once they are in, for its body; open connections per client
+    # address (0 = no cap; trusted proxies are never capped).
+    header_timeout: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_HEADER_TIMEOUT")
+    body_timeout: float = Field(default=15.0, gt=0, validation_alias="GATEWAY_BODY_TIMEOUT")
+    max_client_connections: int = Field(default=64, ge=0,
+                                        validation_alias="GATEWAY_MAX_CLIENT_CONNECTIONS")
+    # Comma-separated addresses or CIDR ranges whose X-Forwarded-For / -Proto are believed;
+    # empty: nobody's (the client address is the socket's peer).
+    trusted_proxies: str = Field(default="", validation_alias="GATEWAY_TRUSTED_PROXIES")
+    # uvicorn's own variable, no longer read: refused at start so it is not silently ignored.
+    forwarded_allow_ips: str | None = Field(default=None, validation_alias="FORWARDED_ALLOW_IPS")
     breaker_enabled: bool = Field(default=True, validation_alias="GATEWAY_BREAKER_ENABLED")
     breaker_failures: int = Field(default=5, ge=1, validation_alias="GATEWAY_BREAKER_FAILURES")
     breaker_ratio: float = Field(default=0.5, gt=0, le=1,
@@ -63,6 +77,23 @@ class GatewaySettings(BaseSettings):
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("set both GATEWAY_TLS_CERT and GATEWAY_TLS_KEY, or neither")
         return self
+
+    @model_validator(mode="after")
+    def _proxies(self) -> GatewaySettings:
+        if self.forwarded_allow_ips is not None:
+            raise ValueError("FORWARDED_ALLOW_IPS is not read: list the proxies' addresses or "
+                             "CIDR ranges in GATEWAY_TRUSTED_PROXIES instead")
+        self.proxy_networks()  # a bad entry is refused at start
+        return self
+
+    def proxy_networks(self) -> list[IPNetwork]:
+        """GATEWAY_TRUSTED_PROXIES parsed: addresses and ranges only (no `*`, no names)."""
+        entries = [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
+        try:
+            return [ipaddress.ip_network(entry) for entry in entries]
+        except ValueError as error:
+            raise ValueError(f"GATEWAY_TRUSTED_PROXIES: {error} (addresses or CIDR ranges, "
+                             "comma-separated)") from None
 
 
 @lru_cache(maxsize=1)

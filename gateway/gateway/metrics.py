@@ -33,6 +33,9 @@ BREAKER_REJECTED = Counter("gateway_circuit_breaker_rejected_total",
 INFLIGHT = Gauge("gateway_inflight_requests", "Requests in flight (load shedding counts them)",
                  multiprocess_mode="livesum")
 SHED = Counter("gateway_load_shed_total", "Requests answered 503 at once: too many in flight")
+EDGE_REFUSED = Counter("gateway_edge_refused_total", "Connections closed by gateway.edge_protocol: "
+                       "reason header_timeout, body_timeout or connections (per-client cap)",
+                       ["reason"])
 
 
 def exposition() -> bytes:

@@ -135,6 +135,8 @@ class EdgeMiddleware:
         """Metrics, the request's log line (its `method` is the route template, never the raw
         path) and the end of its span."""
         method, route = scope["method"], metrics.route_label(scope)
+        if status >= 400 and state.get("timed_out"):
+            status = 408  # cut off by gateway.edge_protocol: what the client got, not the app
         if self.recorder is not None:
             self.recorder(method, route, status, seconds)
         operation = f"{method} {route}"

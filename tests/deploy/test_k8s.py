@@ -374,6 +374,6 @@ def test_prod_requires_signing_keys_and_trusts_forwarded_for_from_the_ingress_on
     prod = kustomize("prod")
     assert generated(prod, "ConfigMap", "suite-config")["data"][
         "AUTH_REQUIRE_SIGNING_KEYS"] == "true"
-    assert generated(prod, "ConfigMap", "gateway-config")["data"]["FORWARDED_ALLOW_IPS"] == "*"
+    assert "FORWARDED_ALLOW_IPS" not in generated(prod, "ConfigMap", "gateway-config")["data"]
     rule = one(prod, "NetworkPolicy", "gateway-ingress")["spec"]["ingress"][0]
     assert [set(peer) for peer in rule["from"]] == [{"namespaceSelector"}]

@@ -28,7 +28,7 @@ from gateway.routes.catalog_schemas import (
     ProductPage,
     StockChange,
 )
-from gateway.schemas import NO_NUL
+from gateway.schemas import NO_NUL, PG_INTEGER_MAX
 from gateway.security import current_admin
 from shared.errors import NotFound, PreconditionFailed
 from shared.tokens import Identity
@@ -198,12 +198,24 @@ def _tags(header: str, weak_ok: bool = False) -> set[str]:
     return {tag[2:] if weak_ok and tag.startswith("W/") else tag for tag in tags}
 
 
+_MAX_TAG = len(str(PG_INTEGER_MAX)) + 2  # longer digit strings are never int()-ed
+
+
+def _version(tag: str) -> int | None:
+    """The version an entity tag names: ASCII digits only (int() takes any script's) and within
+    the version column (integer); any other tag matches no product."""
+    digits = tag[1:-1]
+    if (2 < len(tag) <= _MAX_TAG and tag[0] == tag[-1] == '"' and digits.isascii()
+            and digits.isdigit() and 0 < int(digits) <= PG_INTEGER_MAX):
+        return int(digits)
+    return None
+
+
 async def _expected_version(request: Request, pid: str, if_match: str | None) -> int | None:
     """The version If-Match asks for (strong comparison); None without a header or with `*`."""
     if if_match is None or if_match.strip() == "*":
         return None
-    versions = {int(tag[1:-1]) for tag in _tags(if_match)
-                if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()}
+    versions = {v for tag in _tags(if_match) if (v := _version(tag)) is not None}
     if len(versions) == 1:
         return versions.pop()
     if versions:

@@ -1,4 +1,5 @@
-"""Operations: liveness, readiness (pings every service), Prometheus metrics."""
+"""Operations: liveness, readiness (pings every service, at most once a second), Prometheus
+metrics."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from starlette.responses import JSONResponse, Response
 from gateway.config import SERVICES
 from gateway.metrics import exposition
 from gateway.openapi_responses import problem
+from gateway.readiness import SharedCheck
 from gateway.rpc import RpcClient
 from gateway.schemas import Problem
+from shared import logs
 from shared.errors import SuiteError
 
 router = APIRouter(tags=["operations"])
@@ -52,18 +55,33 @@ async def _probe(rpc: RpcClient, service: str, timeout: float, request_id: str) 
     return "up"
 
 
+def _services_check(request: Request) -> SharedCheck[dict[str, str]]:
+    """The app's one shared fan-out (gateway.readiness), made on the first /readyz."""
+    check: SharedCheck[dict[str, str]] | None = getattr(request.app.state, "readiness", None)
+    if check is None:
+        rpc: RpcClient = request.app.state.rpc
+        timeout: float = request.app.state.settings.readiness_timeout
+
+        async def fan_out() -> dict[str, str]:
+            # The request id of the asker that started it: the probes are traced to it.
+            request_id = logs.current().get("request_id", "readiness")
+            results = await asyncio.gather(*(_probe(rpc, s, timeout, request_id)
+                                             for s in SERVICES))
+            return dict(zip(SERVICES, results, strict=True))
+
+        check = request.app.state.readiness = SharedCheck(fan_out)
+    return check
+
+
 @router.get("/readyz", response_model=Readiness, operation_id="getReadiness",
             responses=problem(503, "NotReady", "Not ready: the broker or a service is not "
                                                "answering (breakdown in the body)"),
             summary="Ready when the broker is reachable and every service answers within 1 s",
             description="Pings every service; `services` says which answered.")
 async def readyz(request: Request) -> Response:
-    rpc: RpcClient = request.app.state.rpc
-    timeout: float = request.app.state.settings.readiness_timeout
-    broker = "up" if rpc.connected else "down"
+    broker = "up" if request.app.state.rpc.connected else "down"
     request_id: str = request.state.request_id
-    results = await asyncio.gather(*(_probe(rpc, s, timeout, request_id) for s in SERVICES))
-    services = dict(zip(SERVICES, results, strict=True))
+    services = await _services_check(request).result()
     ready = broker == "up" and all(state == "up" for state in services.values())
     body = {"status": "ready" if ready else "not ready", "broker": broker, "services": services}
     if ready:

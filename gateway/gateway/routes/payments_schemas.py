@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from gateway.schemas import Problem, StrictModel
+from gateway.schemas import PG_BIGINT_MAX, Problem, StrictModel
 
 
 class CheckoutItem(StrictModel):
@@ -24,7 +24,7 @@ class CheckoutRequest(StrictModel):
 
 
 class RefundRequest(StrictModel):
-    amount: StrictInt | None = Field(default=None, ge=1,
+    amount: StrictInt | None = Field(default=None, ge=1, le=PG_BIGINT_MAX,
                                      description="Minor units; defaults to what is left.")
     restock: StrictBool = Field(default=False, description=(
         "Put every unit back; only on the refund that completes the payment's refund."))

@@ -19,6 +19,7 @@ from shared.errors import ValidationFailed
 
 MAX_STOCK = 1_000_000_000
 MAX_PRICE = 10**15
+MAX_VERSION = 2**31 - 1  # the version column is an integer
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64,
                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -94,9 +95,16 @@ class Reservation(Strict):
             merged[item.product_id] = merged.get(item.product_id, 0) + item.quantity
         return merged
 
+    @model_validator(mode="after")
+    def _merged_fit(self) -> Reservation:
+        # A sum past the integer stock columns would fail in the database, not as a 422.
+        if any(quantity > MAX_STOCK for quantity in self.quantities().values()):
+            raise ValueError(f"at most {MAX_STOCK} units of one product")
+        return self
+
 
 class Expected(Strict):
-    version: Annotated[int, Field(strict=True, ge=1)] | None = None
+    version: Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)] | None = None
 
 
 class ListQuery(Strict):

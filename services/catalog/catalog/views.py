@@ -12,6 +12,10 @@ from catalog.ports import Row
 from shared import wire
 from shared.errors import ValidationFailed
 
+# A search cursor's rank is cast to PostgreSQL's real (ts_rank's type), which refuses values
+# past its range (overflow) or so small they would round to 0 (underflow).
+REAL_MAX, REAL_TINY = 3.4028234663852886e38, 1e-44
+
 
 def product(row: Row) -> dict[str, Any]:
     """The public product; `deleted` is for RPC callers (the gateway answers 404 for those)."""
@@ -47,6 +51,8 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, ...]:
             return created, key_id
         if isinstance(first, bool) or not isinstance(first, (int, float)):
             raise ValueError("rank is not a number")
+        if first != 0 and not REAL_TINY <= abs(first) <= REAL_MAX:
+            raise ValueError("rank outside PostgreSQL's real")
         return float(first), key_id
     except (ValueError, TypeError, binascii.Error):
         raise ValidationFailed("The cursor is not valid for this query.",

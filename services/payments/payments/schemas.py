@@ -15,6 +15,7 @@ from shared import wire
 from shared.errors import BadRequest, ValidationFailed
 
 MAX_KEY_LENGTH = 255
+MAX_AMOUNT_STORED = 2**63 - 1  # bigint: a larger amount is a 422, never a database error
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -33,7 +34,7 @@ class CheckoutIn(_Strict):
 
 
 class RefundIn(_Strict):
-    amount: Annotated[StrictInt, Field(ge=1)] | None = None
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT_STORED)] | None = None
     restock: StrictBool = False
 
 

@@ -7,7 +7,14 @@ import uuid
 import pytest
 
 from catalog import use_cases, views
-from catalog.schemas import ListQuery, NewProduct, ProductChanges, StockAdjustment, parse
+from catalog.schemas import (
+    Expected,
+    ListQuery,
+    NewProduct,
+    ProductChanges,
+    StockAdjustment,
+    parse,
+)
 from shared.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 
 
@@ -129,3 +136,9 @@ def test_listing_pages_newest_first_with_opaque_cursors(tx, reader):
 def test_bad_or_foreign_cursor_is_a_validation_error(reader, cursor):
     with pytest.raises(ValidationFailed):
         use_cases.list_products(reader, ListQuery(cursor=cursor))
+
+
+@pytest.mark.parametrize("version", [0, 2**31, 2**64, "1", 1.0])
+def test_an_expected_version_the_integer_column_cannot_hold_is_422(version):
+    with pytest.raises(ValidationFailed):
+        parse(Expected, {"version": version})

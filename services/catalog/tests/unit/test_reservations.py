@@ -184,3 +184,10 @@ def test_a_payment_is_applied_in_one_step_and_its_duplicate_is_not(tx, state, sa
     assert apply(sales, lambda: tx, "e4", "pay-3") == "already committed"
     assert apply(sales, lambda: tx, "e5", "nobody") == "no reservation"
     assert sales.calls == 4 and state.products[a]["on_hand"] == 3
+
+
+def test_one_product_past_the_integer_stock_columns_is_refused_before_the_database():
+    pid = str(uuid.uuid4())
+    lines = [{"product_id": pid, "quantity": 1_000_000_000}] * 3  # 3e9 > 2**31 - 1
+    with pytest.raises(ValidationFailed):
+        parse(Reservation, {"reservation_id": "r-big", "items": lines})

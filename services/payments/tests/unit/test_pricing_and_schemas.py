@@ -55,6 +55,7 @@ def test_bad_checkout_bodies_are_422(body):
 
 
 @pytest.mark.parametrize("body", [{"amount": 0}, {"amount": 1.0}, {"amount": "5"},
+                                  {"amount": 2**63}, {"amount": 2**64},  # past bigint
                                   {"restock": "yes"}, {"currency": "USD"}])
 def test_bad_refund_bodies_are_422(body):
     with pytest.raises(ValidationFailed):

@@ -1,0 +1,43 @@
+"""Readiness fan-out at most once a second, however often /readyz is asked.
+
+Every /readyz pings every service over the bus; asked by many probes, load balancers or a
+flood, that multiplies into RPC load on the services. So the last answer is reused for
+`ttl` seconds and askers that arrive while a fan-out runs wait for that same one (single
+flight): fan-outs start at least `ttl` apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+Result = TypeVar("Result")
+
+
+class SharedCheck(Generic[Result]):
+    def __init__(self, check: Callable[[], Awaitable[Result]], ttl: float = 1.0) -> None:
+        self.check = check
+        self.ttl = ttl
+        self.runs = 0  # fan-outs started (tests count them)
+        self._last: Result | None = None
+        self._finished = -float("inf")
+        self._running: asyncio.Future[Result] | None = None
+
+    async def result(self) -> Result:
+        if self._last is not None and time.monotonic() - self._finished < self.ttl:
+            return self._last
+        if self._running is None:
+            self.runs += 1
+            self._running = asyncio.ensure_future(self._run())
+        # shield: an asker that goes away does not cancel the fan-out the others wait for
+        return await asyncio.shield(self._running)
+
+    async def _run(self) -> Result:
+        try:
+            self._last = await self.check()
+            self._finished = time.monotonic()
+            return self._last
+        finally:
+            self._running = None
