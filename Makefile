@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PACKAGES := shared services/auth services/catalog services/payments gateway
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: install run test lint typecheck check bench clean constraints
+.PHONY: install run demo test lint typecheck check bench clean constraints
 
 $(STAMP): $(PYPROJECTS) requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ install: $(STAMP)
 
 run: install  ## start every service and the gateway (127.0.0.1:8000); Ctrl-C stops them all
 	$(PY) deploy/local/run.py
+
+demo: install  ## with `make run` going: a demo catalog and two demo customers (printed)
+	$(PY) deploy/local/demo.py
 
 test: install  ## the whole suite against real RabbitMQ and PostgreSQL, in throwaway vhost/databases
 	$(PY) -m pytest -m "not eventlet" $(PYTEST_ARGS)
