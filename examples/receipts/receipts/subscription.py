@@ -26,9 +26,11 @@ class PublicEventHandler(EventHandler):  # type: ignore[misc]
         super().__init__(source_service, event_type, requeue_on_error=True, **kwargs)
 
     def setup(self) -> None:
-        exchange = Exchange(f"{self.source_service}.events", type="topic", passive=True)
+        exchange = Exchange(f"{self.source_service}.events", type="topic",  # type: ignore[no-untyped-call]
+                            passive=True)
         name = f"{self.container.service_name}.{self.source_service}.{self.event_type}"
-        self.queue = Queue(name, exchange=exchange, routing_key=self.event_type, durable=True)
+        self.queue = Queue(name, exchange=exchange, routing_key=self.event_type,  # type: ignore[no-untyped-call]
+                           durable=True)
         # Skip EventHandler.setup (it would build nameko's queue); register with the consumer.
         super(EventHandler, self).setup()
 
