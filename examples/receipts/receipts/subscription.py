@@ -15,7 +15,7 @@ import logging
 import os
 from typing import Any
 
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 from nameko.events import EventHandler
 
 log = logging.getLogger(__name__)
