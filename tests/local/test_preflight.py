@@ -113,3 +113,20 @@ def test_a_service_started_alone_names_its_missing_database() -> None:
     assert result.returncode == 2
     [line] = error_lines(result)
     assert line.startswith(f"error: CATALOG_DATABASE_URL: database '{missing}' does not exist")
+
+
+def test_the_gateway_names_each_unreachable_server_and_starts_anyway() -> None:
+    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+           "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "GATEWAY_PORT": str(free_port())}
+    gateway = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, text=True,
+                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        assert gateway.stderr is not None
+        lines = [gateway.stderr.readline() for _ in range(2)]
+        assert lines[0].startswith("warning: AMQP_URI: RabbitMQ is not reachable")
+        assert lines[1].startswith("warning: REDIS_URL: Redis is not reachable")
+        assert all("starts anyway" in line for line in lines)
+        assert gateway.poll() is None
+    finally:
+        gateway.terminate()
+        gateway.wait(15)
