@@ -115,17 +115,23 @@ def service_checks(service: str, env: dict[str, str]) -> list[Check]:
             lambda: amqp_problem(amqp)]
 
 
-def exit_on_problems(found: list[str]) -> None:
-    if found:
-        for line in found:
-            print(f"error: {line}", file=sys.stderr)
-        raise SystemExit(2)
+def transient(problem: str) -> bool:
+    """A server that is down may come back by itself; a refused password will not."""
+    return "is not reachable" in problem
 
 
 def check_at_start(service: str) -> None:
-    """In a `nameko run` process only (not when tests import the service module)."""
-    if Path(sys.argv[0]).name == "nameko" and "run" in sys.argv[1:2]:
-        exit_on_problems(problems(service_checks(service, dict(os.environ))))
+    """In a `nameko run` process only (not when tests import the service module). A server
+    that is down is a warning (the service waits for it as before); anything that no restart
+    can fix stops the process."""
+    if Path(sys.argv[0]).name != "nameko" or "run" not in sys.argv[1:2]:
+        return
+    found = problems(service_checks(service, dict(os.environ)))
+    for line in found:
+        print(f"{'warning' if transient(line) else 'error'}: {line}", file=sys.stderr,
+              flush=True)
+    if not all(transient(line) for line in found):
+        raise SystemExit(2)
 
 
 def masked_amqp(uri: str) -> str:

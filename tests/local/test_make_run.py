@@ -68,9 +68,26 @@ def test_first_run_prints_where_to_go_and_the_admin_once(plain_env: dict[str, st
         me = httpx.get(f"{suite.url}/auth/me", timeout=10,
                        headers={"Authorization": f"Bearer {login.json()['access_token']}"})
         assert "admin" in me.json()["roles"]
+        assert_demo_seeds_once(suite, plain_env)
     with running_suite(plain_env, tmp_path / "second.log") as suite:
         log = banner(suite)
         assert password not in log and "password printed on the first run" in log
+
+
+def assert_demo_seeds_once(suite: RunningSuite, env: dict[str, str]) -> None:
+    demo = [sys.executable, str(infra.ROOT / "deploy/local/demo.py")]
+    env = {**env, "GATEWAY_PORT": suite.url.rsplit(":", 1)[1]}
+    first = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert "catalog: 24 demo products added" in first.stdout, first.stdout + first.stderr
+    accounts = re.findall(r"customer: (\S+) / (\S+)", first.stdout)
+    assert [email for email, _ in accounts] == ["ada@example.com", "grace@example.com"]
+    for email, password in accounts:
+        signed_in = httpx.post(f"{suite.url}/auth/login", timeout=30,
+                               json={"email": email, "password": password})
+        assert signed_in.status_code == 200
+    again = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert "nothing added" in again.stdout and "already exists" in again.stdout
+    assert len(httpx.get(f"{suite.url}/products?limit=100", timeout=10).json()["items"]) == 24
 
 
 def test_production_mode_creates_no_admin(plain_env: dict[str, str], tmp_path: Path) -> None:
