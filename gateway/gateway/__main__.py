@@ -32,8 +32,8 @@ def report_backing_servers(config: GatewaySettings) -> None:
     if not config.amqp_uri.startswith("amqps"):  # TLS options are the gateway's own (amqp.py)
         checks.insert(0, partial(preflight.amqp_problem, config.amqp_uri))
     for line in preflight.problems(checks):
-        print(f"warning: {line} (the gateway starts anyway and reconnects; /readyz says what is missing)",
-              file=sys.stderr, flush=True)
+        print(f"warning: {line} (the gateway starts anyway and reconnects; /readyz says "
+              "what is missing)", file=sys.stderr, flush=True)
 
 
 def main() -> None:
