@@ -1,6 +1,6 @@
 """Keep the suite's processes running, like compose's `restart: unless-stopped`.
 
-A child that exits on its own is restarted after a backoff (0.5 s, doubling, at most 8 s) while
+A child that exits on its own is restarted after a backoff (0.25 s, doubling, at most 8 s) while
 the others keep serving; one that ran for STABLE_SECONDS starts again from the shortest wait. A
 child that dies within START_WINDOW of its start GIVE_UP_AFTER times in a row is given up on: it
 will not start by itself (bad configuration, a port taken), and its own log lines say why.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 # A service kills its own container STOP_TIMEOUT (5 s) after SIGTERM and exits 1-3 s later
 # (shared.nameko.shutdown); SIGKILL only if that failed too.
 GRACE_SECONDS = 8.0
-FIRST_BACKOFF = 0.5
+FIRST_BACKOFF = 0.25
 MAX_BACKOFF = 8.0
 STABLE_SECONDS = 30.0
 START_WINDOW = 15.0
@@ -107,7 +107,7 @@ class Supervisor:
             return
         child.restart_at = now + child.backoff
         say(f"{child.name} exited with {code} after {ran:.1f} s; restarting it in "
-            f"{child.backoff:.1f} s (the rest keep running)")
+            f"{child.backoff:g} s (the rest keep running)")
         child.backoff = min(MAX_BACKOFF, child.backoff * 2)
 
     def stop(self) -> None:

@@ -34,7 +34,7 @@ def test_a_crashed_child_restarts_with_backoff_while_the_other_keeps_running(
         sup.stop()
     log = capsys.readouterr().err
     assert "run: flaky exited with 3 after" in log
-    assert "restarting it in 0.5 s" in log and "restarting it in 1.0 s" in log
+    assert "restarting it in 0.25 s" in log and "restarting it in 0.5 s" in log
     assert sup.children[1].restarts >= 2
     assert sup.children[0].restarts == 0 and sup.children[0].process is steady
 
