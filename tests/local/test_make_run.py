@@ -24,9 +24,11 @@ BACK_WITHIN = 10.0
 
 
 @pytest.fixture(scope="module")
-def plain_env(amqp_uri: str) -> Iterator[dict[str, str]]:
-    """Empty databases named in the libpq form: `make run` creates and migrates them."""
+def plain_env() -> Iterator[dict[str, str]]:
+    """Empty databases named in the libpq form (`make run` creates and migrates them), and a
+    vhost of its own: no other suite of the session may answer these suites' RPCs."""
     prefix = infra.unique("plain")
+    amqp_uri = infra.create_vhost(prefix)
     server = infra.PG_SERVER.replace("postgresql+psycopg2://", "postgresql://")
     env = {key: value for key, value in os.environ.items() if not key.startswith("ADMIN_")}
     env.update({"AMQP_URI": amqp_uri, "RATE_LIMIT_ENABLED": "false", "METRICS_PORT": "0",
@@ -38,6 +40,7 @@ def plain_env(amqp_uri: str) -> Iterator[dict[str, str]]:
     finally:
         for service in infra.SERVICES:
             infra.drop_database(f"{prefix}_{service}")
+        infra.delete_vhost(prefix)
 
 
 def banner(suite: RunningSuite) -> str:
