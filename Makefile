@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PACKAGES := shared services/auth services/catalog services/payments gateway
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: install run test lint typecheck check bench clean constraints
+.PHONY: install run demo loadtest loadtest-install test lint typecheck check bench clean constraints
 
 $(STAMP): $(PYPROJECTS) requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,22 @@ install: $(STAMP)
 
 run: install  ## start every service and the gateway (127.0.0.1:8000); Ctrl-C stops them all
 	$(PY) deploy/local/run.py
+
+demo: install  ## with `make run` going: a demo catalog and two demo customers (printed)
+	$(PY) deploy/local/demo.py
+
+LOADTEST_VENV := .venv-loadtest
+LOADTEST_HOST ?= http://127.0.0.1:8000
+
+$(LOADTEST_VENV)/.installed-stamp: loadtest/requirements.txt
+	test -x $(LOADTEST_VENV)/bin/python || $(PYTHON) -m venv $(LOADTEST_VENV)
+	$(LOADTEST_VENV)/bin/pip install --quiet --disable-pip-version-check -r loadtest/requirements.txt
+	touch $@
+
+loadtest-install: $(LOADTEST_VENV)/.installed-stamp  ## Locust in its own venv (.venv-loadtest)
+
+loadtest: loadtest-install  ## Locust's web UI on :8089 against LOADTEST_HOST; LOADTEST_ARGS="--headless -u 20 -t 1m"
+	$(LOADTEST_VENV)/bin/locust -f loadtest/locustfile.py --host $(LOADTEST_HOST) $(LOADTEST_ARGS)
 
 test: install  ## the whole suite against real RabbitMQ and PostgreSQL, in throwaway vhost/databases
 	$(PY) -m pytest -m "not eventlet" $(PYTEST_ARGS)

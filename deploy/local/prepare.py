@@ -1,45 +1,57 @@
-"""Before the suite starts: reach the broker and PostgreSQL, create databases, migrate."""
+"""Before the suite starts: reach every backing server, create databases, migrate.
+
+Every unreachable server, refused password or bad URL is reported at once, one line each,
+naming the variable to fix; nothing is created until all of them answer.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
+
+from shared import preflight
+from shared.settings import DEFAULT_AMQP_URI
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("auth", "catalog", "payments")
-DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
 
 class NotReachable(Exception):
-    """A backing server is down; the message says which and how to start it."""
+    """Backing servers are down or refuse us; the message has one line per problem."""
 
 
 def database_url(service: str, env: dict[str, str]) -> str:
-    default = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{service}"
-    return env.get(f"{service.upper()}_DATABASE_URL", default)
+    return preflight.service_database_url(service, env)
 
 
-def check_broker(env: dict[str, str]) -> None:
-    from kombu import Connection
-
-    uri = env.get("AMQP_URI", DEFAULT_AMQP_URI)
-    try:
-        with Connection(uri, connect_timeout=3) as conn:
-            conn.ensure_connection(max_retries=1, timeout=3)
-    except Exception as exc:
-        reason = type(exc).__name__
-        if reason in ("AccessRefused", "NotAllowed"):  # it runs: starting it would not help
-            raise NotReachable(
-                f"RabbitMQ at {_masked(uri)} refused the connection ({reason}); "
-                "check the user, password and vhost in AMQP_URI") from None
-        raise NotReachable(
-            f"RabbitMQ is not reachable at {_masked(uri)} ({reason}); "
-            "start it with `rabbitmq-server -detached` or set AMQP_URI") from None
+def check_servers(env: dict[str, str]) -> None:
+    """Each PostgreSQL server (through its `postgres` database: ours may not exist yet),
+    RabbitMQ and Redis, all before reporting. Databases sharing a server are checked once."""
+    found: list[str] = []
+    servers: dict[str, list[str]] = {}
+    for service in SERVICES:
+        variable = preflight.database_variable(service)
+        try:
+            server = make_url(database_url(service, env)).set(database="postgres")
+        except ValueError as exc:
+            found.append(f"{variable}: {exc}")
+            continue
+        servers.setdefault(server.render_as_string(hide_password=False), []).append(variable)
+    checks: list[preflight.Check] = [
+        partial(preflight.postgres_problem, "/".join(names), url)
+        for url, names in servers.items()]
+    checks.append(partial(preflight.amqp_problem, env.get("AMQP_URI") or DEFAULT_AMQP_URI))
+    checks.append(partial(preflight.redis_problem,
+                          env.get("REDIS_URL") or preflight.DEFAULT_REDIS_URL))
+    found += preflight.problems(checks)
+    if found:
+        raise NotReachable("\n".join(found))
 
 
 def declare_topology(env: dict[str, str]) -> None:
@@ -52,24 +64,23 @@ def declare_topology(env: dict[str, str]) -> None:
         declare(conn)
 
 
-def ensure_database(url: str) -> None:
+def ensure_database(service: str, url: str) -> None:
     target = make_url(url)
-    server = target.set(database="postgres")
+    engine = create_engine(target.set(database="postgres"), poolclass=pool.NullPool,
+                           isolation_level="AUTOCOMMIT")
     try:
-        engine = create_engine(server, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
                                   {"n": target.database}).scalar()
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-        engine.dispose()
     except Exception as exc:
-        if "could not connect" in str(exc) or "Connection refused" in str(exc):
-            raise NotReachable(
-                f"PostgreSQL is not reachable at {server.render_as_string(hide_password=True)}; "
-                "start it with `pg_ctlcluster --skip-systemctl-redirect "
-                "$(ls /etc/postgresql) main start` or set the *_DATABASE_URL variables") from None
-        raise
+        variable = preflight.database_variable(service)
+        raise NotReachable(f"{variable}: could not create database {target.database!r} "
+                           f"({str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}); "
+                           f"create it yourself or give the user in {variable} CREATEDB") from None
+    finally:
+        engine.dispose()
 
 
 def migrate(service: str, env: dict[str, str]) -> None:
@@ -82,24 +93,23 @@ def migrate(service: str, env: dict[str, str]) -> None:
 
 
 def prepare(env: dict[str, str]) -> None:
-    check_broker(env)
+    check_servers(env)
     declare_topology(env)
     for service in SERVICES:
-        ensure_database(database_url(service, env))
+        ensure_database(service, database_url(service, env))
         migrate(service, env)
 
 
-def _masked(uri: str) -> str:
-    try:
-        return make_url(uri.replace("amqp://", "postgresql://", 1)).render_as_string(
-            hide_password=True).replace("postgresql://", "amqp://", 1)
-    except Exception:
-        return "the configured AMQP_URI"
 
-
-if __name__ == "__main__":
+def main() -> int:
     try:
         prepare(dict(os.environ))
     except NotReachable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,28 +1,25 @@
-"""`make run`: prepare, start every service and the gateway, prefix their logs, stop them all.
+"""`make run`: prepare, start every service and the gateway, prefix their logs, keep them up.
 
-Each child runs in its own session so a terminal's Ctrl-C reaches only this supervisor, which
-then asks every child to stop (SIGTERM) and kills what is still alive after the grace period.
-If any child dies on its own, the rest are stopped too and the exit code is non-zero.
+A child that dies is restarted with backoff while the others keep serving (supervisor.py);
+Ctrl-C or SIGTERM stops them all within GRACE_SECONDS. The first time, a development admin is
+created (never in production mode) and its password printed once (first_run.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from first_run import banner, development_admin, wait_ready
 from prepare import ROOT, SERVICES, NotReachable, prepare
+from supervisor import Supervisor, say
 
-# A service kills its own container STOP_TIMEOUT (5 s) after SIGTERM and exits 1-3 s later
-# (shared.nameko.shutdown); SIGKILL only if that failed too.
-GRACE_SECONDS = 10.0
 BIN = Path(sys.executable).parent
+READY_TIMEOUT = 120.0
 
 
 def commands() -> dict[str, list[str]]:
@@ -36,53 +33,20 @@ def commands() -> dict[str, list[str]]:
     return procs
 
 
-def pump(name: str, stream: object, width: int) -> None:
-    prefix = f"{name:<{width}} | "
-    for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
-        sys.stdout.write(prefix + line)
-        sys.stdout.flush()
+def gateway_url(env: dict[str, str]) -> str:
+    host = env.get("GATEWAY_HOST", "127.0.0.1")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    scheme = "https" if env.get("GATEWAY_TLS_CERT") else "http"
+    return f"{scheme}://{shown}:{env.get('GATEWAY_PORT', '8000')}"
 
 
-class Supervisor:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.children: dict[str, subprocess.Popen[str]] = {}
-        self.stopping = threading.Event()
-
-    def start(self) -> None:
-        width = max(len(name) for name in commands())
-        for name, argv in commands().items():
-            child = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
-            self.children[name] = child
-            threading.Thread(target=pump, args=(name, child.stdout, width), daemon=True).start()
-
-    def watch(self) -> int:
-        while not self.stopping.wait(0.2):
-            for name, child in self.children.items():
-                if child.poll() is not None:
-                    print(f"run: {name} exited with {child.returncode}; stopping the suite",
-                          file=sys.stderr)
-                    self.stop()
-                    return 1
-        return 0
-
-    def stop(self) -> None:
-        self.stopping.set()
-        for child in self.children.values():
-            _signal(child, signal.SIGTERM)
-        deadline = time.monotonic() + GRACE_SECONDS
-        for child in self.children.values():
-            try:
-                child.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal(child, signal.SIGKILL)
-                child.wait()
-
-
-def _signal(child: subprocess.Popen[str], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signum)
+def announce(env: dict[str, str], sign_in: str, stopping: threading.Event) -> None:
+    base = gateway_url(env)
+    if wait_ready(base, READY_TIMEOUT, stopping):
+        print(banner(base, sign_in), file=sys.stderr, flush=True)
+    elif not stopping.is_set():
+        say(f"the gateway did not become ready at {base}/readyz within {READY_TIMEOUT:.0f} s; "
+            "see the log lines above")
 
 
 def main() -> int:
@@ -93,22 +57,22 @@ def main() -> int:
     try:
         prepare(env)
     except NotReachable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 2
-    supervisor = Supervisor(env)
-    stop_requested = threading.Event()
+    sign_in = development_admin(env)
+    supervisor = Supervisor(env, commands())
 
     def on_signal(signum: int, frame: object) -> None:
-        stop_requested.set()
         supervisor.stopping.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     supervisor.start()
+    threading.Thread(target=announce, args=(env, sign_in, supervisor.stopping),
+                     daemon=True).start()
     code = supervisor.watch()
-    if stop_requested.is_set():
-        supervisor.stop()
-        return 0
+    supervisor.stop()
     return code
 
 

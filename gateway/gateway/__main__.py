@@ -6,12 +6,15 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+from functools import partial
 
 import uvicorn
 
-from gateway.config import settings
+from gateway.config import GatewaySettings, settings
 from gateway.edge_protocol import GuardedHttpProtocol
+from shared import preflight
 
 
 def share_metrics(workers: int) -> None:
@@ -24,8 +27,19 @@ def share_metrics(workers: int) -> None:
         atexit.register(shutil.rmtree, directory, True)
 
 
+def report_backing_servers(config: GatewaySettings) -> None:
+    """One line per server it cannot reach. It starts anyway and reconnects (degraded, not down)."""
+    checks: list[preflight.Check] = [partial(preflight.redis_problem, config.redis_url)]
+    if not config.amqp_uri.startswith("amqps"):  # TLS options are the gateway's own (amqp.py)
+        checks.insert(0, partial(preflight.amqp_problem, config.amqp_uri))
+    for line in preflight.problems(checks):
+        print(f"warning: {line} (the gateway starts anyway and reconnects; /readyz says "
+              "what is missing)", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     config = settings()
+    report_backing_servers(config)
     share_metrics(config.workers)
     # HTTPS when GATEWAY_TLS_CERT and GATEWAY_TLS_KEY are set (the settings require both).
     # Forwarded headers only from GATEWAY_TRUSTED_PROXIES (uvicorn's ProxyHeadersMiddleware

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import DEFAULT_AMQP_URI
+from shared.settings import DEFAULT_AMQP_URI, load
 
 SERVICES = ("auth", "catalog", "payments")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -98,4 +98,4 @@ class GatewaySettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def settings() -> GatewaySettings:
-    return GatewaySettings()
+    return load(GatewaySettings)

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from typing import TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
 
+# The driver every package installs (psycopg2-binary); the module that provides each dialect.
+DRIVER = "psycopg2"
+_DRIVER_MODULES = {"psycopg2": "psycopg2", "psycopg": "psycopg", "asyncpg": "asyncpg",
+                   "pg8000": "pg8000"}
+_URL_FORM = "postgresql://user:password@host:5432/database"
+
+
 def default_database_url(name: str) -> str:
     return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+
+
+def normalise_database_url(url: str) -> str:
+    """The libpq forms hosting providers hand out (`postgresql://`, `postgres://`) mean the
+    installed driver; a driver that is not installed, or another database, is a ValueError."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; expected {_URL_FORM}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in ("postgresql", "postgres"):
+        raise ValueError(f"{backend!r} is not PostgreSQL; expected {_URL_FORM}")
+    driver = driver or DRIVER
+    module = _DRIVER_MODULES.get(driver, driver)
+    if driver != DRIVER and importlib.util.find_spec(module) is None:
+        raise ValueError(f"driver {driver!r} is not installed; write postgresql:// "
+                         f"(or postgresql+{DRIVER}://) instead")
+    return parsed.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
 
 
 class ServiceSettings(BaseSettings):
@@ -26,6 +55,11 @@ class ServiceSettings(BaseSettings):
     max_workers: int = Field(default=10, ge=1, validation_alias="MAX_WORKERS")
     # Each service redeclares this with its own default and environment variable.
     database_url: str = ""
+
+    @field_validator("database_url", mode="after", check_fields=False)
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value) if value else value
 
 
 DEFAULT_AUTH_ISSUER = "https://auth.commerce-suite.dev"
@@ -47,3 +81,30 @@ class TokenSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def token_settings() -> TokenSettings:
     return TokenSettings()
+
+
+Loaded = TypeVar("Loaded", bound=BaseSettings)
+
+
+class ConfigurationError(SystemExit):
+    """Bad settings at start: one line naming each variable and what it must be."""
+
+
+def load(cls: type[Loaded]) -> Loaded:
+    """`cls()`, but a bad variable stops the process with one line instead of a traceback."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise ConfigurationError(f"error: configuration: {describe(exc, cls)}") from None
+
+
+def describe(exc: ValidationError, cls: type[BaseSettings]) -> str:
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        info = cls.model_fields.get(field)
+        variable = info.validation_alias if info and isinstance(info.validation_alias, str) \
+            else field.upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{variable}: {message}")
+    return "; ".join(problems)

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from pydantic import Field, SecretStr
 
-from shared.settings import ServiceSettings, default_database_url
+from shared.settings import ServiceSettings, default_database_url, load
 
 # OWASP Password Storage Cheat Sheet, Argon2id minimum: 19 MiB, 2 iterations, 1 lane.
 # The settings below refuse anything weaker (docs/adr/0004-password-hashing-and-tokens.md).
@@ -54,4 +54,4 @@ class AuthSettings(ServiceSettings):
 
 @lru_cache(maxsize=1)
 def settings() -> AuthSettings:
-    return AuthSettings()
+    return load(AuthSettings)

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings, default_database_url
+from shared.settings import ServiceSettings, default_database_url, load
 
 
 class CatalogSettings(ServiceSettings):
@@ -22,4 +22,4 @@ class CatalogSettings(ServiceSettings):
 
 @lru_cache(maxsize=1)
 def settings() -> CatalogSettings:
-    return CatalogSettings()
+    return load(CatalogSettings)

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings, default_database_url
+from shared.settings import ServiceSettings, default_database_url, load
 
 
 class PaymentsSettings(ServiceSettings):
@@ -32,4 +32,4 @@ class PaymentsSettings(ServiceSettings):
 
 @lru_cache(maxsize=1)
 def settings() -> PaymentsSettings:
-    return PaymentsSettings()
+    return load(PaymentsSettings)

@@ -6,7 +6,7 @@ import gc
 
 from nameko import exceptions as nameko_exceptions
 
-from shared import errors, logs, wire
+from shared import errors, logs, preflight, wire
 
 _done: set[str] = set()
 
@@ -14,6 +14,7 @@ _done: set[str] = set()
 def prepare(service: str, log_level: str = "INFO") -> None:
     if service in _done:
         return
+    preflight.check_at_start(service)  # one line per unreachable server, not a traceback
     wire.register_kombu_json()
     logs.configure(service, log_level)
     _register_typed_errors()

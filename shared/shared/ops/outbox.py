@@ -11,11 +11,12 @@ from sqlalchemy.pool import NullPool
 
 from shared.messaging.lag import outbox_lag
 from shared.messaging.topology import SERVICES
-from shared.settings import default_database_url
+from shared.settings import default_database_url, normalise_database_url
 
 
 def database_url(service: str) -> str:
-    return os.environ.get(f"{service.upper()}_DATABASE_URL") or default_database_url(service)
+    return normalise_database_url(os.environ.get(f"{service.upper()}_DATABASE_URL")
+                                  or default_database_url(service))
 
 
 def lags() -> list[dict[str, Any]]:
