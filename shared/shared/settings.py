@@ -40,7 +40,8 @@ def normalise_database_url(url: str) -> str:
     if driver != DRIVER and importlib.util.find_spec(module) is None:
         raise ValueError(f"driver {driver!r} is not installed; write postgresql:// "
                          f"(or postgresql+{DRIVER}://) instead")
-    return parsed.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
+    # Only the scheme changes: re-rendering would percent-encode the query (sslrootcert paths).
+    return f"postgresql+{driver}:{url.partition(':')[2]}"
 
 
 class ServiceSettings(BaseSettings):
