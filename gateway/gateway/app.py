@@ -26,7 +26,7 @@ HOT_ROUTES = ("/products/{product_id}", "/_bench/ping/{service}")
 def create_app(config: GatewaySettings | None = None) -> FastAPI:
     config = config or settings()
     logs.configure("gateway", config.log_level)
-    tracing.configure()  # OTLP export only if OTEL_EXPORTER_OTLP_ENDPOINT is set
+    tracing.configure("gateway")  # the SDK only with an OTLP endpoint
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,8 +43,8 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
         if app.state.limiter is not None:
             await app.state.limiter.redis.aclose()
 
-    # FastAPI's native OpenTelemetry off: the suite traces itself (shared.tracing) and sets no
-    # global OTel provider, so it never recorded anything, but it checked on every request.
+    # FastAPI's native OpenTelemetry off: with export on, the ASGI instrumentation records the
+    # request (below); with it off there is no provider and it only cost a check per request.
     app = FastAPI(title="Commerce suite gateway", version=API_VERSION, lifespan=lifespan,
                   default_response_class=ORJSONResponse, docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None,
@@ -70,4 +70,9 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes,
                        hsts_max_age=config.hsts_max_age, trace=config.tracing_enabled,
                        metrics_enabled=config.metrics_enabled)
+    if config.tracing_enabled and tracing.exporting():
+        from shared import otlp  # the SDK is imported only when exporting
+
+        # Outermost: the ASGI instrumentation's request span is the one EdgeMiddleware uses.
+        app.add_middleware(otlp.asgi_middleware(), exclude_spans=["receive", "send"])
     return app

@@ -72,8 +72,7 @@ class EdgeMiddleware:
         span = None
         if self.trace:
             # upstream.call forwards span.traceparent: each service's span is its child.
-            span = state["span"] = tracing.start_span("HTTP", tracing.SERVER, traceparent,
-                                                      service="gateway")
+            span = state["span"] = tracing.start_span("HTTP", tracing.SERVER, traceparent)
             token = logs.bind(request_id=request_id, trace_id=span.trace_id,
                               span_id=span.span_id)
         else:

@@ -172,6 +172,11 @@ def test_a_client_traceparent_keeps_its_trace_id_end_to_end(observed, shop):
         assert spans[name]["service"] == "catalog"
         assert spans[name]["parentSpanId"] == pay["spanId"]
     assert spans["catalog.on_payment_succeeded"]["kind"] == 5  # consumer
+    # The instrumentations' spans nest under the hop that made them: SQL under the workers.
+    every = {s["spanId"]: s for s in observed.collector.spans() if s["traceId"] == CLIENT_TRACE}
+    sql = [s for s in every.values() if s["attributes"].get("db.system") == "postgresql"]
+    assert {s["service"] for s in sql} >= {"payments", "catalog"}
+    assert all(s["parentSpanId"] in every and s["kind"] == 3 for s in sql)  # client
 
 
 @pytest.mark.parametrize("value", ["00-00000000000000000000000000000000-00f067aa0ba902b7-01",
