@@ -3,7 +3,9 @@
 - outbox: events committed but not yet published, and the age of the oldest (through the
   service's `OutboxRelay`, i.e. `shared.messaging.lag.outbox_lag`);
 - dead letters: the depth of every DLQ the service owns (`rpc-<service>.dlq` and its event
-  handlers' `<queue>.dlq`), by passive `queue.declare` on one AMQP connection it keeps;
+  handlers' `<queue>.dlq`), by passive `queue.declare` on one AMQP connection it keeps, and
+  how long each has held messages without a break (the age of its oldest message unless some
+  were replayed or purged meanwhile; read without touching the messages);
 - DB pools: connections checked out, idle, and the pool size of each `Database` dependency,
   read at scrape time (no I/O);
 - the service's business signals (`Signals`: e.g. payments.signals), sampled on its database.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -60,6 +63,7 @@ class Backlog:
         self.queues = owned_dead_letter_queues(self.service)
         self.outbox: OutboxLag | None = None
         self.dlq: dict[str, int] = {}
+        self.dlq_since: dict[str, float] = {}  # queue -> monotonic time it last became non-empty
         self.errors = {"outbox": 0, "dlq": 0, "signals": 0}
         self._conn: Any = None
 
@@ -71,6 +75,9 @@ class Backlog:
     def sample(self) -> None:
         self.outbox = self._guarded("outbox", self._outbox)
         self.dlq = self._guarded("dlq", self._dead_letters) or {}
+        now = time.monotonic()
+        self.dlq_since = {queue: self.dlq_since.get(queue, now)
+                          for queue, depth in self.dlq.items() if depth > 0}
         if self.signals is not None and self.databases and self.databases[0].factory:
             self._guarded("signals", lambda: self.signals.sample(self.databases[0].factory))
 
@@ -133,14 +140,19 @@ class BacklogCollector(Collector):
             oldest.add_metric(service, b.outbox.oldest_age_seconds)
         dlq = GaugeMetricFamily("suite_dlq_messages", "Messages parked in a dead-letter queue",
                                 labels=["service", "queue"])
+        held = GaugeMetricFamily("suite_dlq_nonempty_seconds",
+                                 "How long a dead-letter queue has held messages without a break",
+                                 labels=["service", "queue"])
+        now = time.monotonic()
         for queue, depth in sorted(b.dlq.items()):
             dlq.add_metric([b.service, queue], depth)
+            held.add_metric([b.service, queue], now - b.dlq_since[queue] if depth else 0.0)
         errors = CounterMetricFamily("suite_metrics_sample_errors",
                                      "Samples of the outbox or the DLQs that failed",
                                      labels=["service", "source"])
         for source, count in b.errors.items():
             errors.add_metric([b.service, source], count)
-        yield from (pending, oldest, dlq, errors, *self._pools())
+        yield from (pending, oldest, dlq, held, errors, *self._pools())
         if b.signals is not None:
             yield from b.signals.collect()
 
