@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 
+import pytest
 import yaml
 
 from tests.support import infra
 
 FILES = infra.ROOT / "deploy" / "observability"
+RUNBOOKS = "docs/operations.md#"
 
 
 def test_the_dashboard_is_grafana_json_with_a_query_per_target():
@@ -36,6 +41,33 @@ def test_every_alert_rule_is_complete():
         assert rule["expr"].strip() and re.fullmatch(r"\d+[smh]", rule["for"]), rule["alert"]
         assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
         assert rule["annotations"]["summary"], rule["alert"]
+        assert rule["annotations"]["runbook_url"] == RUNBOOKS + rule["alert"].lower()
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors a Markdown renderer gives the headings (GitHub's rule)."""
+    return {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+            for line in markdown.splitlines() if line.startswith("#")}
+
+
+def test_every_runbook_url_is_a_section_of_the_operations_guide():
+    rules = yaml.safe_load((FILES / "alerts.yaml").read_text())
+    sections = anchors((infra.ROOT / "docs" / "operations.md").read_text())
+    for rule in (r for group in rules["groups"] for r in group["rules"]):
+        assert rule["annotations"]["runbook_url"].split("#")[1] in sections, rule["alert"]
+
+
+@pytest.mark.parametrize("command", [["check", "rules", "alerts.yaml"],
+                                     ["test", "rules", "alerts.test.yaml"]])
+def test_promtool_checks_the_rules_and_their_unit_tests(command):
+    promtool = shutil.which("promtool")
+    if promtool is None and not os.environ.get("CI"):
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    assert promtool, "CI installs promtool (Debian's prometheus package)"
+    result = subprocess.run([promtool, *command], cwd=FILES, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
 
 
 def test_the_scrape_config_loads_the_rules_and_has_the_jobs_they_name():

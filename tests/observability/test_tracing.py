@@ -1,4 +1,4 @@
-"""W3C trace context, spans, OTLP export through the SDK and the gateway's edge, without the suite."""
+"""W3C trace context, spans, OTLP export through the SDK and the gateway's edge (no suite)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,8 @@ class CatalogService(HealthMixin):
     name = "catalog"
 
     context = RequestContext()
-    metrics = ServiceMetrics(signals.Signals())  # /metrics on <SERVICE>_METRICS_PORT (docs/observability.md)
+    # /metrics on <SERVICE>_METRICS_PORT, with business signals (docs/observability.md)
+    metrics = ServiceMetrics(signals.Signals())
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     principal = Principal()
     relay = OutboxRelay(lambda: settings().database_url)

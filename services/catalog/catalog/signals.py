@@ -17,7 +17,8 @@ EXPIRING_SECONDS = 60
 
 _ACTIVE = text(
     "SELECT count(*) AS active, "
-    "count(*) FILTER (WHERE expires_at > now() AND expires_at <= now() + make_interval(secs => :soon)) AS expiring, "
+    "count(*) FILTER (WHERE expires_at > now() "
+    "                 AND expires_at <= now() + make_interval(secs => :soon)) AS expiring, "
     "count(*) FILTER (WHERE expires_at <= now()) AS overdue, "
     "coalesce(extract(epoch FROM now() - min(expires_at) FILTER (WHERE expires_at <= now())), 0)"
     " AS overdue_age FROM reservations WHERE status = 'active'")

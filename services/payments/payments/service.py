@@ -47,7 +47,8 @@ class PaymentsService(HealthMixin):
     name = "payments"
 
     context = RequestContext()
-    metrics = ServiceMetrics(signals.Signals())  # /metrics on <SERVICE>_METRICS_PORT (docs/observability.md)
+    # /metrics on <SERVICE>_METRICS_PORT, with business signals (docs/observability.md)
+    metrics = ServiceMetrics(signals.Signals())
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     principal = Principal()
     catalog = ServiceRpc("catalog", timeout=settings().catalog_timeout)

@@ -19,6 +19,7 @@ from typing import Any
 
 from nameko.rpc import Rpc
 from nameko.timer import Timer
+from opentelemetry.trace import SpanKind
 
 from shared import tracing
 from shared.errors import SuiteError
@@ -27,7 +28,7 @@ from shared.nameko.principal import Principal
 from shared.tokens import Identity
 
 _KINDS: dict[type, str] = {}
-_SPAN_KINDS: dict[str, tracing.SpanKind] = {"rpc": tracing.SERVER, "event": tracing.CONSUMER}
+_SPAN_KINDS: dict[str, SpanKind] = {"rpc": tracing.SERVER, "event": tracing.CONSUMER}
 
 
 def entrypoint_kind(entrypoint: Any) -> str:
