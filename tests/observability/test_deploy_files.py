@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from typing import Any
 
 import pytest
 import yaml
@@ -79,3 +80,52 @@ def test_the_scrape_config_loads_the_rules_and_has_the_jobs_they_name():
     (down,) = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "ServiceDown"]
     pattern = re.search(r'job=~"([^"]+)"', down["expr"]).group(1)
     assert all(re.fullmatch(pattern, job) for job in jobs)
+
+
+def test_the_compose_observability_profile_scrapes_every_component_and_exports_traces():
+    from tests.deploy.support import compose, compose_config
+
+    checked = compose("--profile", "observability", "--profile", "ops", "config", "-q")
+    assert checked.returncode == 0, checked.stderr
+    services = compose_config()["services"]
+    profiled = {name for name, spec in services.items() if spec.get("profiles")}
+    assert profiled == {"prometheus", "grafana", "jaeger", "postgres-exporter",
+                        "redis-exporter", "ops"}
+    assert all(services[name]["profiles"] == ["observability"] for name in profiled - {"ops"})
+
+    mounts = {name: dict(volume_of(v) for v in services[name].get("volumes", []))
+              for name in ("prometheus", "grafana")}
+    config = yaml.safe_load((FILES / "prometheus-compose.yml").read_text())
+    assert mounts["prometheus"]["/etc/prometheus/prometheus.yml"].endswith(
+        "deploy/observability/prometheus-compose.yml")
+    assert mounts["prometheus"]["/etc/prometheus/alerts.yaml"].endswith("alerts.yaml")
+    assert config["rule_files"] == ["alerts.yaml"]
+    targets = {job["job_name"]: job for job in config["scrape_configs"]}
+    for component, port in (("gateway", 8000), ("auth", 9101), ("catalog", 9102),
+                            ("payments", 9103)):
+        (found,) = targets[f"suite-{component}"]["dns_sd_configs"]  # every replica
+        assert found == {"names": [component], "type": "A", "port": port}
+        assert component in services and "backend" in services[component]["networks"]
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" in services[component]["environment"]
+    assert {"rabbitmq", "postgres", "redis"} <= set(targets)
+    assert "4318" in [str(p) for p in services["jaeger"]["expose"]]
+
+    provisioning = FILES / "grafana" / "provisioning"
+    (dashboards,) = yaml.safe_load((provisioning / "dashboards" / "suite.yaml").read_text())[
+        "providers"]
+    assert mounts["grafana"]["/etc/grafana/provisioning"].endswith(str(provisioning.relative_to(
+        infra.ROOT)))
+    dashboard_mount = next(t for t, s in mounts["grafana"].items() if s.endswith(
+        "grafana-dashboard.json"))
+    assert dashboard_mount.startswith(dashboards["options"]["path"] + "/")
+    sources = yaml.safe_load((provisioning / "datasources" / "suite.yaml").read_text())
+    assert {s["type"] for s in sources["datasources"]} == {"prometheus", "jaeger"}
+    assert services["ops"]["entrypoint"] == ["suite-ops"]
+
+
+def volume_of(volume: Any) -> tuple[str, str]:
+    """(target, source) of a volume as `docker-compose config` prints it (short or long)."""
+    if isinstance(volume, dict):
+        return volume["target"], volume["source"]
+    source, target = volume.split(":")[:2]
+    return target, source
