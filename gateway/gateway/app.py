@@ -43,8 +43,8 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
         if app.state.limiter is not None:
             await app.state.limiter.redis.aclose()
 
-    # FastAPI's native OpenTelemetry off: with export on, the ASGI instrumentation records the
-    # request (below); with it off there is no provider and it only cost a check per request.
+    # FastAPI's native OpenTelemetry off: EdgeMiddleware records the request's span (ADR 0024:
+    # cheaper than an ASGI instrumentation); with export off it only cost a check per request.
     app = FastAPI(title="Commerce suite gateway", version=API_VERSION, lifespan=lifespan,
                   default_response_class=ORJSONResponse, docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None,
@@ -70,9 +70,4 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes,
                        hsts_max_age=config.hsts_max_age, trace=config.tracing_enabled,
                        metrics_enabled=config.metrics_enabled)
-    if config.tracing_enabled and tracing.exporting():
-        from shared import otlp  # the SDK is imported only when exporting
-
-        # Outermost: the ASGI instrumentation's request span is the one EdgeMiddleware uses.
-        app.add_middleware(otlp.asgi_middleware(), exclude_spans=["receive", "send"])
     return app

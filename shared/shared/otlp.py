@@ -7,9 +7,9 @@ client certificates, the batch processor (OTEL_BSP_*), the sampler (OTEL_TRACES_
 and OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME. The exporters retry with backoff as the SDK
 does; a batch that still fails is dropped with a warning (tracing never slows a request).
 
-Besides the suite's own spans (HTTP requests, RPC workers, event handlers), instrumentations
-record SQL statements (psycopg2), Redis commands (redis-py) and, in the gateway, the ASGI
-request (opentelemetry-instrumentation-asgi; `asgi_middleware`).
+Besides the suite's own spans (the gateway's requests, RPC workers, event handlers),
+instrumentations record SQL statements (psycopg2) and Redis commands (redis-py). The gateway's
+request span is EdgeMiddleware's, not the ASGI instrumentation's (ADR 0024: half the cost).
 """
 
 from __future__ import annotations
@@ -80,13 +80,6 @@ def _instrument(provider: TracerProvider) -> None:
         # skip_dep_check: psycopg2-binary and redis are pinned by us, not by the instrumentor.
         instrumentor.instrument(tracer_provider=provider, skip_dep_check=True)
         _Installed.instrumentors.append(instrumentor)
-
-
-def asgi_middleware() -> Any:
-    """The ASGI instrumentation's middleware class (its request span is the gateway's)."""
-    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-
-    return OpenTelemetryMiddleware
 
 
 def stop() -> None:

@@ -77,12 +77,12 @@ class Span:
     """One hop. `traceparent` is what this hop sends on (its own span id as the parent);
     `otel` is the SDK's span while exporting, else None."""
 
-    __slots__ = ("name", "otel", "owned", "parent_id", "sampled", "span_id", "trace_id")
+    __slots__ = ("name", "otel", "parent_id", "sampled", "span_id", "trace_id")
 
     def __init__(self, name: str, trace_id: str, span_id: str, parent_id: str | None,
-                 sampled: bool, otel: Any = None, owned: bool = True) -> None:
+                 sampled: bool, otel: Any = None) -> None:
         self.name, self.trace_id, self.span_id = name, trace_id, span_id
-        self.parent_id, self.sampled, self.otel, self.owned = parent_id, sampled, otel, owned
+        self.parent_id, self.sampled, self.otel = parent_id, sampled, otel
 
     @property
     def traceparent(self) -> str:
@@ -109,8 +109,7 @@ class Span:
             otel.set_attributes({k: v for k, v in attributes.items() if v is not None})
         if error:
             otel.set_status(Status(StatusCode.ERROR, error))
-        if self.owned:
-            otel.end()
+        otel.end()
 
 
 def deactivate(token: object | None) -> None:
@@ -140,19 +139,15 @@ def start_span(name: str, kind: SpanKind, traceparent: str | None = None,
 
 def _recorded(tracer: trace.Tracer, name: str, kind: SpanKind,
               parent: trace.SpanContext | None) -> Span:
-    current = trace.get_current_span()
-    if kind is SERVER and getattr(current, "kind", None) is SERVER and current.is_recording():
-        # The ASGI instrumentation's request span: this hop is that span, not a child of it.
-        otel, owned = current, False
-    else:
-        context = None if parent is None else trace.set_span_in_context(
-            trace.NonRecordingSpan(parent))
-        otel, owned = tracer.start_span(name, context, kind), True
+    # A hop's span is a child of its caller's only: never of whatever span is current here.
+    context = otel_context.Context() if parent is None else trace.set_span_in_context(
+        trace.NonRecordingSpan(parent))
+    otel = tracer.start_span(name, context, kind)
     own = otel.get_span_context()
     parent_id = getattr(otel, "parent", None)
     return Span(name, _hex(own.trace_id, 32), _hex(own.span_id, 16),
                 None if parent_id is None else _hex(parent_id.span_id, 16),
-                own.trace_flags.sampled, otel, owned)
+                own.trace_flags.sampled, otel)
 
 
 def _root_sampled() -> bool:

@@ -8,8 +8,15 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent import futures
 
+import grpc
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
@@ -19,7 +26,7 @@ from gateway.upstream import context_of
 from shared import tracing
 from shared.nameko.backlog import owned_dead_letter_queues
 from shared.nameko.metrics import metrics_port
-from tests.observability.support import Collector, eventually
+from tests.observability.support import Collector, eventually, span_of
 
 TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 VALID = f"00-{TRACE}-{SPAN}-01"
@@ -181,3 +188,32 @@ def test_the_services_span_is_a_child_of_the_gateways():
     assert context_of(request) == {"request_id": "req-1", "trace_id": TRACE,
                                    "traceparent": f"00-{TRACE}-{span.span_id}-01",
                                    "authorization": "tok"}
+
+
+def test_spans_go_over_grpc_when_asked(monkeypatch):
+    received: list[ExportTraceServiceRequest] = []
+
+    class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):
+            received.append(request)
+            return ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Receiver(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    tracing.shutdown()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+    try:
+        tracing.configure("payments")
+        span = tracing.start_span("payments.checkout", tracing.SERVER, VALID)
+        span.end()
+        assert eventually(lambda: received, timeout=10), "no export reached the gRPC receiver"
+    finally:
+        tracing.shutdown()
+        server.stop(None)
+    (got,) = [span_of(s, r.resource.attributes) for request in received
+              for r in request.resource_spans for scope in r.scope_spans for s in scope.spans]
+    assert (got["service"], got["traceId"], got["spanId"]) == ("payments", TRACE, span.span_id)
