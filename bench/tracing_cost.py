@@ -88,23 +88,17 @@ def start(procs, catalog_url, vhosts, sink):
 
 
 def rounds(binary, urls, script, args, procs):
-    for name in SYSTEMS:
-        common.wrk(binary, urls[name], script, args.connections, args.warmup)
     samples = []
-    for index in range(args.rounds):
-        for name in common.abba(index, SYSTEMS):
-            procs.check_alive()
-            pids = {part: procs.children[f"{name}_{part}"].pid for part in TRACED}
-            cpu = common.cpu_clocks(pids)
-            result = common.wrk(binary, urls[name], script, args.connections, args.duration)
-            spent = common.cpu_spent(pids, cpu)
-            samples.append({"round": index, "system": name, **result.__dict__,
-                            "cpu_ms": 1000 * sum(spent.values()) / max(result.requests, 1),
-                            **{f"cpu_ms_{part}": 1000 * spent[part] / max(result.requests, 1)
-                               for part in TRACED}})
-            print(f"bench: round {index} {name:<10} {result.rps:8.1f} req/s p99 "
-                  f"{result.p99_ms:.2f} ms cpu {samples[-1]['cpu_ms']:.3f} ms/req "
-                  f"errors {result.errors}", flush=True)
+    for index, name, result, spent in common.interleaved(
+            binary, urls, script, args, procs,
+            lambda name: {part: procs.children[f"{name}_{part}"].pid for part in TRACED}):
+        per_request = {part: 1000 * spent[part] / max(result.requests, 1) for part in TRACED}
+        samples.append({"round": index, "system": name, **result.__dict__,
+                        "cpu_ms": sum(per_request.values()),
+                        **{f"cpu_ms_{part}": ms for part, ms in per_request.items()}})
+        print(f"bench: round {index} {name:<10} {result.rps:8.1f} req/s p99 "
+              f"{result.p99_ms:.2f} ms cpu {samples[-1]['cpu_ms']:.3f} ms/req "
+              f"errors {result.errors}", flush=True)
     return samples
 
 

@@ -8,6 +8,7 @@ same check as `python -m payments.reconcile`).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import text
 
 from payments import queries
+
+log = logging.getLogger(__name__)
 
 CHECKOUTS = Counter("suite_checkouts_total",
                     "Checkouts finished: outcome succeeded, declined or out_of_stock; "
@@ -42,7 +45,11 @@ def refunded(amount: int, currency: str) -> None:
 
 def _reconcile_seconds() -> float:
     raw = os.environ.get("PAYMENTS_RECONCILE_SECONDS", "").strip()
-    return float(raw) if raw else 300.0
+    try:
+        return max(10.0, float(raw)) if raw else 300.0
+    except ValueError:
+        log.warning("PAYMENTS_RECONCILE_SECONDS is not a number; reconciling every 300 s")
+        return 300.0
 
 
 class Signals:
