@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, suite_env  # noqa: E402
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD  # noqa: E402
 from deploy.observability import svg  # noqa: E402
 from deploy.observability.traffic import Shop  # noqa: E402
 from tests.observability.support import Collector  # noqa: E402
@@ -94,7 +95,10 @@ def main() -> int:
     name = infra.unique("snapshot")
     urls = {s: infra.create_database(f"{name}_{s}") for s in SERVICES}
     ports = {s: free_port() for s in SERVICES}
-    env = {**suite_env(infra.create_vhost(name), urls), "METRICS_REFRESH_SECONDS": "2",
+    env = {**os.environ, "AMQP_URI": infra.create_vhost(name), "RATE_LIMIT_ENABLED": "false",
+           "PYTHONUNBUFFERED": "1", "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+           **{f"{s.upper()}_DATABASE_URL": url for s, url in urls.items()},
+           "METRICS_REFRESH_SECONDS": "2",
            "PAYMENTS_RECONCILE_SECONDS": "10", "OTEL_BSP_SCHEDULE_DELAY": "500",
            **{f"{s.upper()}_METRICS_PORT": str(p) for s, p in ports.items()}}
     try:
