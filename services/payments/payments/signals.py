@@ -8,8 +8,6 @@ same check as `python -m payments.reconcile`).
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,8 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import text
 
 from payments import queries
-
-log = logging.getLogger(__name__)
+from payments.config import settings
 
 CHECKOUTS = Counter("suite_checkouts_total",
                     "Checkouts finished: outcome succeeded, declined or out_of_stock; "
@@ -43,20 +40,12 @@ def refunded(amount: int, currency: str) -> None:
     REFUNDED.labels(currency).inc(amount)
 
 
-def _reconcile_seconds() -> float:
-    raw = os.environ.get("PAYMENTS_RECONCILE_SECONDS", "").strip()
-    try:
-        return max(10.0, float(raw)) if raw else 300.0
-    except ValueError:
-        log.warning("PAYMENTS_RECONCILE_SECONDS is not a number; reconciling every 300 s")
-        return 300.0
-
-
 class Signals:
     """The sampled gauges; `sample(uow)` is called by ServiceMetrics' greenthread."""
 
     def __init__(self, reconcile_every: float | None = None) -> None:
-        self.reconcile_every = _reconcile_seconds() if reconcile_every is None else reconcile_every
+        self.reconcile_every = (settings().reconcile_seconds if reconcile_every is None
+                                else reconcile_every)
         self.pending = (0, 0.0)
         self.mismatches: int | None = None
         self.reconciled_at = 0.0  # unix time of the last finished check
