@@ -51,6 +51,11 @@ check: lint typecheck
 bench: install  ## the benchmark harness (bench/run.py, ~10 min); BENCH_ARGS=--quick for CI's smoke run
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+.PHONY: alerts
+alerts:  ## promtool check + unit tests of the alert rules (promtool: apt-get install prometheus)
+	promtool check rules deploy/observability/alerts.yaml
+	cd deploy/observability && promtool test rules alerts.test.yaml
+
 .PHONY: chaos
 chaos: install  ## Jepsen-style run on private RabbitMQ/PostgreSQL: CHAOS_ARGS=--short (CI) or "--seed N --duration S"
 	$(PY) chaos/run.py $(CHAOS_ARGS)

@@ -65,6 +65,25 @@ def abba(index: int, items: Sequence[S]) -> Sequence[S]:
     return items if index % 2 == 0 else items[::-1]
 
 
+def interleaved(binary: str, urls: dict[str, str], script: str, args: argparse.Namespace,
+                procs: Any, pids_of: Callable[[str], dict[str, int]]
+                ) -> list[tuple[int, str, WrkResult, dict[str, float]]]:
+    """A warm-up per system, then `args.rounds` rounds of one wrk run per system in ABBA order:
+    (round, system, result, CPU seconds each of `pids_of(system)` spent) per run."""
+    systems = list(urls)
+    for name in systems:
+        wrk(binary, urls[name], script, args.connections, args.warmup)
+    runs = []
+    for index in range(args.rounds):
+        for name in abba(index, systems):
+            procs.check_alive()
+            pids = pids_of(name)
+            before = cpu_clocks(pids)
+            result = wrk(binary, urls[name], script, args.connections, args.duration)
+            runs.append((index, name, result, cpu_spent(pids, before)))
+    return runs
+
+
 def cpu_clocks(pids: dict[str, int]) -> dict[str, float]:
     return {name: suite.cpu_seconds(pid) for name, pid in pids.items()}
 

@@ -56,20 +56,13 @@ def start(procs, env):
 
 
 def rounds(binary, urls, script, args, procs):
-    for name in SYSTEMS:
-        common.wrk(binary, urls[name], script, args.connections, args.warmup)
     samples = []
-    for index in range(args.rounds):
-        for name in common.abba(index, SYSTEMS):
-            procs.check_alive()
-            pids = {name: procs.children[name].pid}
-            cpu = common.cpu_clocks(pids)
-            result = common.wrk(binary, urls[name], script, args.connections, args.duration)
-            samples.append({"round": index, "system": name, **result.__dict__,
-                            "cpu_ms": 1000 * common.cpu_spent(pids, cpu)[name]
-                            / max(result.requests, 1)})
-            print(f"bench: round {index} {name:<9} {result.rps:8.1f} req/s p99 "
-                  f"{result.p99_ms:.2f} ms errors {result.errors}", flush=True)
+    for index, name, result, spent in common.interleaved(
+            binary, urls, script, args, procs, lambda name: {name: procs.children[name].pid}):
+        samples.append({"round": index, "system": name, **result.__dict__,
+                        "cpu_ms": 1000 * spent[name] / max(result.requests, 1)})
+        print(f"bench: round {index} {name:<9} {result.rps:8.1f} req/s p99 "
+              f"{result.p99_ms:.2f} ms errors {result.errors}", flush=True)
     return samples
 
 

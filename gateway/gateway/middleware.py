@@ -69,11 +69,11 @@ class EdgeMiddleware:
         request_id = request_id or new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        span = None
+        span = active = None
         if self.trace:
             # upstream.call forwards span.traceparent: each service's span is its child.
-            span = state["span"] = tracing.start_span("HTTP", tracing.SERVER, traceparent,
-                                                      service="gateway")
+            span = state["span"] = tracing.start_span("HTTP", tracing.SERVER, traceparent)
+            active = span.activate()  # exporting: Redis spans nest under the request's
             token = logs.bind(request_id=request_id, trace_id=span.trace_id,
                               span_id=span.span_id)
         else:
@@ -108,6 +108,7 @@ class EdgeMiddleware:
                 await problem_response(error, request_id)(scope, receive, send_decorated)
         finally:
             self._finish(scope, state, status, time.perf_counter() - started, span)
+            tracing.deactivate(active)
             logs.reset(token)
 
     def _limited(self, receive: Receive) -> Receive:

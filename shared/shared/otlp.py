@@ -1,171 +1,92 @@
-"""OTLP/HTTP JSON export of finished spans (imported by shared.tracing only when configured).
+"""The OpenTelemetry SDK, started only when trace export is configured (shared.tracing).
 
-A background thread (a greenthread in nameko's patched processes) posts batches to
-`<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`, or to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given,
-with OTEL_EXPORTER_OTLP_HEADERS (`k=v,k2=v2`, never logged). `service.name` is the suite's
-process (gateway, auth, catalog, payments); OTEL_RESOURCE_ATTRIBUTES adds to it. Batching
-follows the OTel SDK's variables: OTEL_BSP_SCHEDULE_DELAY (ms, 5000), OTEL_BSP_MAX_QUEUE_SIZE
-(2048), OTEL_BSP_MAX_EXPORT_BATCH_SIZE (512), OTEL_EXPORTER_OTLP_TIMEOUT (ms, 10000). A full
-queue drops the oldest spans; a failed post drops its batch (tracing must never slow or break
-a request).
-Only the http/json protocol is spoken: point it at a collector's OTLP/HTTP receiver (4318).
+Every OTEL_* variable means what the SDK documents, read by the SDK itself: endpoints
+(OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT), OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL (`http/protobuf`,
+the default, or `grpc`), headers, timeout, compression (gzip), certificate (custom CA) and
+client certificates, the batch processor (OTEL_BSP_*), the sampler (OTEL_TRACES_SAMPLER[_ARG])
+and OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME. The exporters retry with backoff as the SDK
+does; a batch that still fails is dropped with a warning (tracing never slows a request).
+
+Besides the suite's own spans (the gateway's requests, RPC workers, event handlers),
+instrumentations record SQL statements (psycopg2) and Redis commands (redis-py). The gateway's
+request span is EdgeMiddleware's, not the ASGI instrumentation's (ADR 0024: half the cost).
 """
 
 from __future__ import annotations
 
-import atexit
-import collections
 import logging
-import threading
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Mapping
+import os
 from typing import Any
 
-import orjson
-
-from shared.tracing import Span
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 log = logging.getLogger(__name__)
 
-SCOPE = {"name": "suite", "version": "0.1.0"}
-WARN_EVERY = 60.0  # seconds between two "export failed" lines
+PROTOCOLS = ("http/protobuf", "grpc")
+SCOPE = "suite"
 
 
-class OtlpExporter:
-    def __init__(self, url: str, headers: dict[str, str], timeout: float = 10.0,
-                 delay: float = 5.0, max_queue: int = 2048, max_batch: int = 512,
-                 resource: dict[str, str] | None = None) -> None:
-        self.url, self.timeout, self.delay, self.max_batch = url, timeout, delay, max_batch
-        self.resource = resource or {}
-        self._headers = {**headers, "Content-Type": "application/json"}
-        self._queue: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_queue)
-        self._wake = threading.Event()
-        self._stopping = False
-        self._warned_at = -WARN_EVERY
-        self.exported = self.failed = 0
-        self._thread = threading.Thread(target=self._run, name="otlp-exporter", daemon=True)
-        self._thread.start()
-        atexit.register(self.shutdown)
-
-    def add(self, span: Span, end_ns: int, error: str | None,
-            attributes: dict[str, Any] | None) -> None:
-        record: dict[str, Any] = {
-            "service": span.service, "traceId": span.trace_id, "spanId": span.span_id,
-            "name": span.name, "kind": span.kind, "startTimeUnixNano": str(span.start_ns),
-            "endTimeUnixNano": str(end_ns),
-            "status": {"code": 2, "message": error} if error else {"code": 1},
-        }
-        if span.parent_id:
-            record["parentSpanId"] = span.parent_id
-        if attributes:
-            record["attributes"] = [_attribute(k, v) for k, v in attributes.items()
-                                    if v is not None]
-        self._queue.append(record)  # deque appends are atomic: safe from any thread
-        if len(self._queue) >= self.max_batch:
-            self._wake.set()
-
-    def shutdown(self) -> None:
-        if self._stopping:
-            return
-        self._stopping = True
-        self._wake.set()
-        self._thread.join(self.timeout + 1)
-
-    def _run(self) -> None:
-        while not self._stopping:
-            self._wake.wait(self.delay)
-            self._wake.clear()
-            self._drain()
-        self._drain()
-
-    def _drain(self) -> None:
-        while self._queue:
-            batch: list[dict[str, Any]] = []
-            while self._queue and len(batch) < self.max_batch:
-                batch.append(self._queue.popleft())
-            self._post(batch)
-
-    def _post(self, batch: list[dict[str, Any]]) -> None:
-        body = orjson.dumps(payload(batch, self.resource))
-        request = urllib.request.Request(self.url, data=body,
-                                         headers=self._headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
-            self.exported += len(batch)
-        except Exception as exc:
-            self.failed += len(batch)
-            now = time.monotonic()
-            if now - self._warned_at >= WARN_EVERY:
-                self._warned_at = now
-                # Neither the URL (it may hold credentials) nor the headers (API keys).
-                log.warning("trace export failed (%s); dropped %d spans",
-                            type(exc).__name__, len(batch))
+class _Installed:
+    provider: TracerProvider | None = None
+    instrumentors: list[Any] = []
 
 
-def payload(batch: list[dict[str, Any]],
-            resource: dict[str, str] | None = None) -> dict[str, Any]:
-    """An ExportTraceServiceRequest in OTLP's JSON encoding, one resource per service."""
-    by_service: dict[str, list[dict[str, Any]]] = {}
-    for record in batch:
-        span = dict(record)
-        by_service.setdefault(span.pop("service"), []).append(span)
-    extra = [_attribute(k, v) for k, v in (resource or {}).items() if k != "service.name"]
-    return {"resourceSpans": [
-        {"resource": {"attributes": [_attribute("service.name", service), *extra]},
-         "scopeSpans": [{"scope": SCOPE, "spans": spans}]}
-        for service, spans in by_service.items()]}
+def protocol(env: Any = os.environ) -> str:
+    chosen = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+              or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
+    if chosen not in PROTOCOLS:
+        raise ValueError(f"OTLP protocol {chosen!r} is not one of {', '.join(PROTOCOLS)}")
+    return chosen
 
 
-def _attribute(key: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"key": key, "value": {"boolValue": value}}
-    if isinstance(value, int):
-        return {"key": key, "value": {"intValue": str(value)}}
-    if isinstance(value, float):
-        return {"key": key, "value": {"doubleValue": value}}
-    return {"key": key, "value": {"stringValue": str(value)}}
+def exporter(chosen: str) -> SpanExporter:
+    if chosen == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        return GrpcExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
 
 
-def traces_url(env: Mapping[str, str]) -> str:
-    explicit = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
-    if explicit:
-        return explicit
-    return env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip().rstrip("/") + "/v1/traces"
-
-
-def parse_pairs(value: str) -> dict[str, str]:
-    """`k=v,k2=v2` (values URL-encoded), as OTEL_EXPORTER_OTLP_HEADERS and
-    OTEL_RESOURCE_ATTRIBUTES are written."""
-    headers: dict[str, str] = {}
-    for item in value.split(","):
-        key, sep, val = item.partition("=")
-        if sep and key.strip():
-            headers[urllib.parse.unquote(key.strip())] = urllib.parse.unquote(val.strip())
-    return headers
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def start(service: str) -> trace.Tracer | None:
+    """Set the SDK's tracer provider and the instrumentations; the suite's tracer, or None
+    (and one error line) when the configuration is unusable."""
     try:
-        return float(env.get(name, "") or default)
-    except ValueError:
-        log.warning("%s is not a number; using %g", name, default)
-        return default
+        span_exporter = exporter(protocol())
+    except ValueError as exc:
+        log.error("trace export off: %s", exc)
+        return None
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are merged in by Resource.create.
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or service})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    trace.set_tracer_provider(provider)
+    _Installed.provider = provider
+    _instrument(provider)
+    return provider.get_tracer(SCOPE)
 
 
-def from_environment(env: Mapping[str, str]) -> OtlpExporter:
-    protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-                or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/json").strip().lower()
-    if protocol != "http/json":
-        log.warning("OTLP protocol %r is not supported; sending http/json (a collector's "
-                    "OTLP/HTTP receiver takes it)", protocol)
-    headers = parse_pairs(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
-                            or env.get("OTEL_EXPORTER_OTLP_HEADERS") or "")
-    timeout_ms = _number(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10000)
-    return OtlpExporter(traces_url(env), headers, timeout=timeout_ms / 1000,
-                        delay=_number(env, "OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000,
-                        max_queue=int(_number(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048)),
-                        max_batch=int(_number(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)),
-                        resource=parse_pairs(env.get("OTEL_RESOURCE_ATTRIBUTES", "")))
+def _instrument(provider: TracerProvider) -> None:
+    from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    for instrumentor in (Psycopg2Instrumentor(), RedisInstrumentor()):
+        # skip_dep_check: psycopg2-binary and redis are pinned by us, not by the instrumentor.
+        instrumentor.instrument(tracer_provider=provider, skip_dep_check=True)
+        _Installed.instrumentors.append(instrumentor)
+
+
+def stop() -> None:
+    """Flush what is batched and undo the instrumentations."""
+    for instrumentor in _Installed.instrumentors:
+        instrumentor.uninstrument()
+    _Installed.instrumentors = []
+    provider, _Installed.provider = _Installed.provider, None
+    if provider is not None:
+        provider.shutdown()

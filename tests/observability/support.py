@@ -1,8 +1,9 @@
-"""Helpers for the observability tests: a fake OTLP collector, the suite's combined log, scrapes."""
+"""Helpers for the observability tests: an OTLP/HTTP receiver, the suite's combined log, scrapes."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import threading
 import time
@@ -11,14 +12,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 
 class Collector:
-    """An OTLP/HTTP receiver on 127.0.0.1 that keeps every span it is sent."""
+    """An OTLP/HTTP receiver on 127.0.0.1 that decodes (protobuf, gzip or not) and keeps every
+    span it is sent, as the collector's own receiver would."""
 
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[ExportTraceServiceRequest] = []
         self.paths: list[str] = []
         self.headers: list[dict[str, str]] = []
         collector = self
@@ -26,13 +32,17 @@ class Collector:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                if self.headers.get("content-encoding") == "gzip":
+                    body = gzip.decompress(body)
                 collector.paths.append(self.path)
                 collector.headers.append({k.lower(): v for k, v in self.headers.items()})
-                collector.requests.append(json.loads(body))
+                collector.requests.append(ExportTraceServiceRequest.FromString(body))
+                answer = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(answer)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -50,15 +60,28 @@ class Collector:
         self.server.server_close()
 
     def spans(self) -> list[dict[str, Any]]:
-        """Every span received, each with its resource's `service.name` as `service`."""
-        found = []
-        for request in list(self.requests):
-            for resource in request["resourceSpans"]:
-                attrs = {a["key"]: a["value"] for a in resource["resource"]["attributes"]}
-                service = attrs["service.name"]["stringValue"]
-                for scope in resource["scopeSpans"]:
-                    found += [{**span, "service": service} for span in scope["spans"]]
-        return found
+        """Every span received (hex ids, kind and status as numbers, attributes as a dict),
+        each with its resource's attributes and `service.name` as `service`."""
+        return [span_of(span, resource.resource.attributes)
+                for request in list(self.requests) for resource in request.resource_spans
+                for scope in resource.scope_spans for span in scope.spans]
+
+
+def attributes_of(attributes: Any) -> dict[str, Any]:
+    return {a.key: getattr(a.value, a.value.WhichOneof("value") or "string_value")
+            for a in attributes}
+
+
+def span_of(span: Any, resource: Any) -> dict[str, Any]:
+    resource_attributes = attributes_of(resource)
+    return {"service": resource_attributes.get("service.name"), "resource": resource_attributes,
+            "traceId": span.trace_id.hex(), "spanId": span.span_id.hex(),
+            "parentSpanId": span.parent_span_id.hex() or None, "name": span.name,
+            "kind": span.kind, "status": {"code": span.status.code,
+                                          "message": span.status.message},
+            "startTimeUnixNano": span.start_time_unix_nano,
+            "endTimeUnixNano": span.end_time_unix_nano,
+            "attributes": attributes_of(span.attributes)}
 
 
 def log_lines(text: str) -> list[dict[str, Any]]:

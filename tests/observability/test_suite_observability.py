@@ -172,6 +172,11 @@ def test_a_client_traceparent_keeps_its_trace_id_end_to_end(observed, shop):
         assert spans[name]["service"] == "catalog"
         assert spans[name]["parentSpanId"] == pay["spanId"]
     assert spans["catalog.on_payment_succeeded"]["kind"] == 5  # consumer
+    # The instrumentations' spans nest under the hop that made them: SQL under the workers.
+    every = {s["spanId"]: s for s in observed.collector.spans() if s["traceId"] == CLIENT_TRACE}
+    sql = [s for s in every.values() if s["attributes"].get("db.system") == "postgresql"]
+    assert {s["service"] for s in sql} >= {"payments", "catalog"}
+    assert all(s["parentSpanId"] in every and s["kind"] == 3 for s in sql)  # client
 
 
 @pytest.mark.parametrize("value", ["00-00000000000000000000000000000000-00f067aa0ba902b7-01",
@@ -217,6 +222,32 @@ def test_every_metrics_endpoint_parses_with_the_families_after_traffic(observed,
                  status="404") >= 1
     assert total(catalog, "suite_dlq_messages",
                  queue="evt-payments-payment_succeeded--catalog.on_payment_succeeded.dlq") == 0
+
+
+def test_the_business_signals_count_checkouts_and_sample_payments_and_reservations(observed,
+                                                                                   shop):
+    checkout(observed, shop)
+    declined = observed.http.post(
+        "/payments", headers={**shop["customer"], "Idempotency-Key": uuid.uuid4().hex},
+        json={"items": [{"product_id": shop["product_id"], "quantity": 1}],
+              "payment_method": "tok_chargeDeclined"})
+    assert declined.status_code == 402, declined.text
+
+    def sampled(service: str, name: str) -> dict[str, Any] | None:
+        families = scrape(observed.metrics_url(service))
+        return families if name in sample_names(families) else None
+
+    payments = eventually(lambda: sampled("payments", "suite_ledger_mismatches"))
+    assert payments, "payments never sampled its signals"
+    assert total(payments, "suite_checkouts_total", outcome="succeeded") >= 1
+    assert total(payments, "suite_checkouts_total", outcome="declined",
+                 decline_code="card_declined") >= 1
+    assert total(payments, "suite_ledger_mismatches") == 0  # the books balance
+    assert total(payments, "suite_ledger_reconciled_timestamp_seconds") > 0
+    assert total(payments, "suite_payments_pending") >= 0
+    catalog = eventually(lambda: sampled("catalog", "suite_reservations_active"))
+    assert catalog, "catalog never sampled its signals"
+    assert total(catalog, "suite_reservations_overdue") == 0
 
 
 def _with_backlog(families: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,14 +1,22 @@
-"""W3C trace context, spans, the OTLP exporter and the gateway's edge, without the suite."""
+"""W3C trace context, spans, OTLP export through the SDK and the gateway's edge (no suite)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent import futures
 
+import grpc
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
@@ -18,7 +26,7 @@ from gateway.upstream import context_of
 from shared import tracing
 from shared.nameko.backlog import owned_dead_letter_queues
 from shared.nameko.metrics import metrics_port
-from tests.observability.support import Collector, eventually
+from tests.observability.support import Collector, eventually, span_of
 
 TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 VALID = f"00-{TRACE}-{SPAN}-01"
@@ -66,31 +74,39 @@ def test_without_a_valid_traceparent_a_new_trace_starts():
     assert tracing.start_span("x", tracing.SERVER, None, trace_id="t-1").trace_id != "t-1"
 
 
-def test_without_an_endpoint_nothing_is_imported_or_exported():
-    script = ("import sys; from shared import tracing; tracing.configure({}); "
+def test_without_an_endpoint_the_sdk_is_not_even_imported():
+    script = ("import os, sys; from shared import tracing; tracing.configure('x'); "
               "s = tracing.start_span('x', tracing.SERVER); s.end(); "
-              "print(tracing.exporting(), s.recording, 'shared.otlp' in sys.modules)")
+              "from opentelemetry import trace; "
+              "print(tracing.exporting(), s.recording, s.otel is None, "
+              "any(m.startswith(('opentelemetry.sdk', 'opentelemetry.instrumentation', "
+              "'opentelemetry.exporter', 'shared.otlp')) for m in sys.modules), "
+              "type(trace.get_tracer_provider()).__name__)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=60).stdout.split()
-    assert out == ["False", "False", "False"]
+                         check=True, timeout=60, env=env).stdout.split()
+    assert out == ["False", "False", "True", "False", "ProxyTracerProvider"]
 
 
 @pytest.fixture
-def exported() -> Iterator[Collector]:
+def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
     with Collector() as collector:
         tracing.shutdown()
-        tracing.configure({"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url + "/",
-                           "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=s%3Dcret",
-                           "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
-                           "OTEL_BSP_SCHEDULE_DELAY": "100"})
+        for name, value in {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url + "/",
+                            "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=s%3Dcret",
+                            "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+                            "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
+                            "OTEL_BSP_SCHEDULE_DELAY": "100"}.items():
+            monkeypatch.setenv(name, value)
+        tracing.configure("catalog")
         try:
             yield collector
         finally:
             tracing.shutdown()
 
 
-def test_finished_spans_are_posted_as_otlp_json(exported: Collector):
-    span = tracing.start_span("catalog.get_product", tracing.SERVER, VALID, service="catalog")
+def test_finished_spans_are_posted_as_otlp_protobuf(exported: Collector):
+    span = tracing.start_span("catalog.get_product", tracing.SERVER, VALID)
     span.end("NotFound", {"suite.status": 404, "suite.request_id": "r-1", "none": None})
     unsampled = tracing.start_span("y", tracing.SERVER, f"00-{TRACE}-{SPAN}-00")
     unsampled.end()
@@ -98,16 +114,29 @@ def test_finished_spans_are_posted_as_otlp_json(exported: Collector):
     spans = eventually(exported.spans, timeout=10)
     assert exported.paths == ["/v1/traces"]
     assert exported.headers[0]["x-api-key"] == "s=cret"
-    assert exported.headers[0]["content-type"] == "application/json"
+    assert exported.headers[0]["content-type"] == "application/x-protobuf"
+    assert exported.headers[0]["content-encoding"] == "gzip"
     (got,) = spans
     assert got["service"] == "catalog" and got["traceId"] == TRACE
     assert got["spanId"] == span.span_id and got["parentSpanId"] == SPAN
     assert got["kind"] == 2 and got["status"] == {"code": 2, "message": "NotFound"}
-    assert int(got["endTimeUnixNano"]) >= int(got["startTimeUnixNano"]) > 0
-    assert {"key": "suite.status", "value": {"intValue": "404"}} in got["attributes"]
-    assert all(a["key"] != "none" for a in got["attributes"])
-    resource = exported.requests[0]["resourceSpans"][0]["resource"]["attributes"]
-    assert {"key": "deployment.environment", "value": {"stringValue": "test"}} in resource
+    assert got["endTimeUnixNano"] >= got["startTimeUnixNano"] > 0
+    assert got["attributes"]["suite.status"] == 404 and "none" not in got["attributes"]
+    assert got["resource"]["deployment.environment"] == "test"
+
+
+def test_an_unknown_protocol_leaves_export_off_with_one_error(monkeypatch, caplog):
+    tracing.shutdown()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+    try:
+        tracing.configure("catalog")
+        assert not tracing.exporting()
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert errors == ["trace export off: OTLP protocol 'http/json' is not one of "
+                          "http/protobuf, grpc"]
+    finally:
+        tracing.shutdown()
 
 
 def test_metrics_port_per_service_then_global_then_default():
@@ -153,9 +182,38 @@ def test_the_gateway_logs_one_line_per_request_in_the_clients_trace(capsys, trac
 
 
 def test_the_services_span_is_a_child_of_the_gateways():
-    span = tracing.start_span("HTTP", tracing.SERVER, VALID, service="gateway")
+    span = tracing.start_span("HTTP", tracing.SERVER, VALID)
     request = Request({"type": "http", "state": {
         "request_id": "req-1", "span": span, "upstream_context": {"authorization": "tok"}}})
     assert context_of(request) == {"request_id": "req-1", "trace_id": TRACE,
                                    "traceparent": f"00-{TRACE}-{span.span_id}-01",
                                    "authorization": "tok"}
+
+
+def test_spans_go_over_grpc_when_asked(monkeypatch):
+    received: list[ExportTraceServiceRequest] = []
+
+    class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):
+            received.append(request)
+            return ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Receiver(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    tracing.shutdown()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+    try:
+        tracing.configure("payments")
+        span = tracing.start_span("payments.checkout", tracing.SERVER, VALID)
+        span.end()
+        assert eventually(lambda: received, timeout=10), "no export reached the gRPC receiver"
+    finally:
+        tracing.shutdown()
+        server.stop(None)
+    (got,) = [span_of(s, r.resource.attributes) for request in received
+              for r in request.resource_spans for scope in r.scope_spans for s in scope.spans]
+    assert (got["service"], got["traceId"], got["spanId"]) == ("payments", TRACE, span.span_id)

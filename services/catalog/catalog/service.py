@@ -13,7 +13,7 @@ from typing import Any
 
 from nameko.timer import timer
 
-from catalog import payments, reservations, schemas, use_cases
+from catalog import payments, reservations, schemas, signals, use_cases
 from catalog.config import settings
 from catalog.db import AutocommitSales, CatalogTx
 from catalog.reads import ProductReader
@@ -50,7 +50,8 @@ class CatalogService(HealthMixin):
     name = "catalog"
 
     context = RequestContext()
-    metrics = ServiceMetrics()  # /metrics on <SERVICE>_METRICS_PORT (docs/observability.md)
+    # /metrics on <SERVICE>_METRICS_PORT, with business signals (docs/observability.md)
+    metrics = ServiceMetrics(signals.Signals())
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     principal = Principal()
     relay = OutboxRelay(lambda: settings().database_url)

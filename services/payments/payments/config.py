@@ -18,6 +18,9 @@ class PaymentsSettings(ServiceSettings):
     # Far longer than a live checkout can take (catalog timeouts + bounded provider retries).
     lease_seconds: float = Field(default=30.0, gt=0, validation_alias="PAYMENTS_LEASE_SECONDS")
     sweep_interval: float = Field(default=5.0, gt=0, validation_alias="PAYMENTS_SWEEP_INTERVAL")
+    # The ledger check for the suite_ledger_mismatches gauge (payments.signals).
+    reconcile_seconds: float = Field(default=300.0, ge=10,
+                                     validation_alias="PAYMENTS_RECONCILE_SECONDS")
     # The contract promises keys are kept at least 24 h.
     key_retention_hours: float = Field(default=24.0, ge=24.0,
                                        validation_alias="PAYMENTS_KEY_RETENTION_HOURS")

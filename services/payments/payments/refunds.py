@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from payments import idempotency, ledger, repository, schemas
+from payments import idempotency, ledger, repository, schemas, signals
 from payments.core import Actor, Deps, Outcome, begin
 from payments.key_states import KeyRecord
 from payments.model import outbox
@@ -46,6 +46,7 @@ def execute(deps: Deps, record: KeyRecord) -> Outcome:
         with deps.uow() as uow:
             idempotency.release(uow.session, record.resource_id)
         raise
+    signals.refunded(body["amount"], body["currency"])
     return Outcome(201, body)
 
 

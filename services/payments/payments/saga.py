@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from payments import errors, idempotency, outcomes, repository, schemas
+from payments import errors, idempotency, outcomes, repository, schemas, signals
 from payments.core import Deps, Outcome
 from payments.model import idempotency_keys
 from payments.provider import Charge
@@ -94,7 +94,10 @@ def _succeed(deps: Deps, payment: Any, charge: Charge) -> Outcome:
     with deps.uow.autocommit() as conn:
         recorded = outcomes.record(conn, payment.id, succeeded=True, charge_id=charge.id,
                                    decline_code=None, status_code=201, body=body, event=event)
-    return Outcome(201, body) if recorded else stored_outcome(deps, payment.id)
+    if not recorded:
+        return stored_outcome(deps, payment.id)
+    signals.checkout_finished("succeeded")
+    return Outcome(201, body)
 
 
 def _fail(deps: Deps, payment: Any, charge: Charge) -> Outcome:
@@ -105,7 +108,10 @@ def _fail(deps: Deps, payment: Any, charge: Charge) -> Outcome:
     with deps.uow.autocommit() as conn:
         recorded = outcomes.record(conn, payment.id, succeeded=False, charge_id=charge.id,
                                    decline_code=code, status_code=402, body=body, event=event)
-    return Outcome(402, body) if recorded else stored_outcome(deps, payment.id)
+    if not recorded:
+        return stored_outcome(deps, payment.id)
+    signals.checkout_finished("declined", code)
+    return Outcome(402, body)
 
 
 def _out_of_stock(deps: Deps, payment: Any, detail: str) -> Outcome:
@@ -115,6 +121,7 @@ def _out_of_stock(deps: Deps, payment: Any, detail: str) -> Outcome:
             return stored_outcome(deps, payment.id)
         body = errors.out_of_stock(detail).to_problem(errors.request_id())
         idempotency.complete(uow.session, payment.id, 409, body)
+    signals.checkout_finished("out_of_stock")
     return Outcome(409, body)
 
 

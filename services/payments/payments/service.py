@@ -23,7 +23,7 @@ from typing import Any
 
 from nameko.timer import timer
 
-from payments import queries, refunds, use_cases
+from payments import queries, refunds, signals, use_cases
 from payments.catalog_port import RpcCatalog
 from payments.config import settings
 from payments.core import Actor, Deps
@@ -47,7 +47,8 @@ class PaymentsService(HealthMixin):
     name = "payments"
 
     context = RequestContext()
-    metrics = ServiceMetrics()  # /metrics on <SERVICE>_METRICS_PORT (docs/observability.md)
+    # /metrics on <SERVICE>_METRICS_PORT, with business signals (docs/observability.md)
+    metrics = ServiceMetrics(signals.Signals())
     db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
     principal = Principal()
     catalog = ServiceRpc("catalog", timeout=settings().catalog_timeout)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from payments import errors, idempotency, refunds, repository, schemas
+from payments import errors, idempotency, refunds, repository, schemas, signals
 from payments.catalog_port import Priced, price, price_from
 from payments.core import Actor, Deps, Outcome, begin
 from payments.key_states import Decision, KeyRecord
@@ -101,6 +101,7 @@ def _out_of_stock(deps: Deps, payment_id: uuid.UUID, detail: str) -> Outcome:
     body = errors.out_of_stock(detail).to_problem(errors.request_id())
     with deps.uow() as uow:
         idempotency.complete(uow.session, payment_id, 409, body)
+    signals.checkout_finished("out_of_stock")
     return Outcome(409, body)
 
 

@@ -3,9 +3,12 @@
 - outbox: events committed but not yet published, and the age of the oldest (through the
   service's `OutboxRelay`, i.e. `shared.messaging.lag.outbox_lag`);
 - dead letters: the depth of every DLQ the service owns (`rpc-<service>.dlq` and its event
-  handlers' `<queue>.dlq`), by passive `queue.declare` on one AMQP connection it keeps;
+  handlers' `<queue>.dlq`), by passive `queue.declare` on one AMQP connection it keeps, and
+  how long each has held messages without a break (the age of its oldest message unless some
+  were replayed or purged meanwhile; read without touching the messages);
 - DB pools: connections checked out, idle, and the pool size of each `Database` dependency,
-  read at scrape time (no I/O).
+  read at scrape time (no I/O);
+- the service's business signals (`Signals`: e.g. payments.signals), sampled on its database.
 A source that cannot be read loses its samples until it can, and counts an error.
 """
 
@@ -13,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import eventlet
 from amqp.exceptions import NotFound
@@ -34,6 +38,14 @@ log = logging.getLogger(__name__)
 SAMPLE_TIMEOUT = 5.0  # seconds one source may take before its sample is given up
 
 
+class Signals(Protocol):
+    """A service's business gauges: `sample` reads them (I/O), `collect` only reports."""
+
+    def sample(self, uow: Any) -> None: ...
+
+    def collect(self) -> Iterable[Metric]: ...
+
+
 def owned_dead_letter_queues(service: str) -> list[str]:
     queues = [names.rpc_queue(service)]
     queues += [s.queue for s in topology.subscriptions() if s.service == service]
@@ -41,7 +53,8 @@ def owned_dead_letter_queues(service: str) -> list[str]:
 
 
 class Backlog:
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Any, signals: Signals | None = None) -> None:
+        self.signals = signals
         self.service = container.service_name
         self.interval = _refresh_seconds()
         self._uri: str = container.config[AMQP_URI_CONFIG_KEY]
@@ -50,7 +63,8 @@ class Backlog:
         self.queues = owned_dead_letter_queues(self.service)
         self.outbox: OutboxLag | None = None
         self.dlq: dict[str, int] = {}
-        self.errors = {"outbox": 0, "dlq": 0}
+        self.dlq_since: dict[str, float] = {}  # queue -> monotonic time it last became non-empty
+        self.errors = {"outbox": 0, "dlq": 0, "signals": 0}
         self._conn: Any = None
 
     def run(self) -> None:
@@ -61,6 +75,11 @@ class Backlog:
     def sample(self) -> None:
         self.outbox = self._guarded("outbox", self._outbox)
         self.dlq = self._guarded("dlq", self._dead_letters) or {}
+        now = time.monotonic()
+        self.dlq_since = {queue: self.dlq_since.get(queue, now)
+                          for queue, depth in self.dlq.items() if depth > 0}
+        if self.signals is not None and self.databases and self.databases[0].factory:
+            self._guarded("signals", lambda: self.signals.sample(self.databases[0].factory))
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -121,14 +140,21 @@ class BacklogCollector(Collector):
             oldest.add_metric(service, b.outbox.oldest_age_seconds)
         dlq = GaugeMetricFamily("suite_dlq_messages", "Messages parked in a dead-letter queue",
                                 labels=["service", "queue"])
+        held = GaugeMetricFamily("suite_dlq_nonempty_seconds",
+                                 "How long a dead-letter queue has held messages without a break",
+                                 labels=["service", "queue"])
+        now = time.monotonic()
         for queue, depth in sorted(b.dlq.items()):
             dlq.add_metric([b.service, queue], depth)
+            held.add_metric([b.service, queue], now - b.dlq_since[queue] if depth else 0.0)
         errors = CounterMetricFamily("suite_metrics_sample_errors",
                                      "Samples of the outbox or the DLQs that failed",
                                      labels=["service", "source"])
         for source, count in b.errors.items():
             errors.add_metric([b.service, source], count)
-        yield from (pending, oldest, dlq, errors, *self._pools())
+        yield from (pending, oldest, dlq, held, errors, *self._pools())
+        if b.signals is not None:
+            yield from b.signals.collect()
 
     def _pools(self) -> Iterable[Metric]:
         labels = ["service", "pool"]

@@ -24,13 +24,16 @@ class RequestContext(DependencyProvider):  # type: ignore[misc]
         self._tokens: dict[Any, Any] = {}
         self._started: dict[Any, float] = {}
         self._spans: dict[Any, tracing.Span] = {}
+        self._active: dict[Any, object] = {}
 
     def setup(self) -> None:
-        tracing.configure()  # OTLP export only if OTEL_EXPORTER_OTLP_ENDPOINT is set
+        tracing.configure(self.container.service_name)  # the SDK only with an OTLP endpoint
 
     def worker_setup(self, worker_ctx: Any) -> None:
         # The worker's own span: nested calls and recorded events carry its traceparent.
         span = self._spans[worker_ctx] = open_span(worker_ctx)
+        if span.otel is not None:
+            self._active[worker_ctx] = span.activate()
         data = worker_ctx.data
         fields = {key: data.get(key) for key in PROPAGATED if isinstance(data.get(key), str)}
         self._tokens[worker_ctx] = logs.bind(
@@ -56,6 +59,7 @@ class RequestContext(DependencyProvider):  # type: ignore[misc]
     def worker_teardown(self, worker_ctx: Any) -> None:
         self._started.pop(worker_ctx, None)
         self._spans.pop(worker_ctx, None)
+        tracing.deactivate(self._active.pop(worker_ctx, None))
         token = self._tokens.pop(worker_ctx, None)
         if token is not None:
             logs.reset(token)

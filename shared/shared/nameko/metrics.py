@@ -3,6 +3,7 @@
     class CatalogService:
         context = RequestContext()      # times every worker: suite_entrypoint_* below
         metrics = ServiceMetrics()      # serves /metrics, samples the outbox, DLQs, DB pools
+        metrics = ServiceMetrics(signals=Signals())   # ... and the service's business gauges
 
 Port: `<SERVICE>_METRICS_PORT` (e.g. CATALOG_METRICS_PORT), else METRICS_PORT, else the
 service's default (auth 9101, catalog 9102, payments 9103; none for other services). `0` or an
@@ -29,7 +30,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, s
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from shared.nameko.backlog import Backlog, BacklogCollector
+from shared.nameko.backlog import Backlog, BacklogCollector, Signals
 from shared.nameko.tracing import entrypoint_kind, error_status
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ class _Process(Collector):
 
 
 class ServiceMetrics(DependencyProvider):  # type: ignore[misc]
-    def __init__(self) -> None:
+    def __init__(self, signals: Signals | None = None) -> None:
+        self.signals = signals
         self.port: int | None = None
         self.registry: CollectorRegistry | None = None
         self.backlog: Backlog | None = None
@@ -85,7 +87,7 @@ class ServiceMetrics(DependencyProvider):  # type: ignore[misc]
 
     def setup(self) -> None:
         self.port = metrics_port(self.container.service_name)
-        self.backlog = Backlog(self.container)
+        self.backlog = Backlog(self.container, self.signals)
         # Not auto-described: several containers in one process (tests) each have their own.
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Process())

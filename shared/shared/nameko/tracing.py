@@ -8,7 +8,9 @@ worker_result. Opening one:
 - replaces `traceparent` in the worker's context data with the worker's own (same trace, new
   span id), so nested calls (`ServiceRpc` forwards the context data as headers) are its
   children, and sets `trace_id`;
-- the caller binds the same values to the log context, where `record_event` finds them.
+- the caller binds the same values to the log context, where `record_event` finds them;
+- while exporting, the span is the worker's current OpenTelemetry span (`Span.activate`), so
+  the SQL and Redis spans of the instrumentations nest under it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from nameko.rpc import Rpc
 from nameko.timer import Timer
+from opentelemetry.trace import SpanKind
 
 from shared import tracing
 from shared.errors import SuiteError
@@ -25,7 +28,7 @@ from shared.nameko.principal import Principal
 from shared.tokens import Identity
 
 _KINDS: dict[type, str] = {}
-_SPAN_KINDS = {"rpc": tracing.SERVER, "event": tracing.CONSUMER}
+_SPAN_KINDS: dict[str, SpanKind] = {"rpc": tracing.SERVER, "event": tracing.CONSUMER}
 
 
 def entrypoint_kind(entrypoint: Any) -> str:
@@ -52,7 +55,7 @@ def open_span(worker_ctx: Any) -> tracing.Span:
     span = tracing.start_span(
         f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}",
         _SPAN_KINDS.get(kind, tracing.INTERNAL), _str(data.get("traceparent")),
-        _str(incoming_trace), worker_ctx.service_name)
+        _str(incoming_trace))
     # A caller that sent only a trace id of its own (not W3C) keeps it in the logs.
     keep = span.parent_id is None and isinstance(incoming_trace, str) and incoming_trace
     data["trace_id"] = incoming_trace if keep else span.trace_id

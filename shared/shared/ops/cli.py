@@ -1,9 +1,11 @@
-"""suite-ops: queue depths, outbox lag, and the dead-letter queues (list, replay, purge).
+"""suite-ops: queue depths, outbox lag, dead-letter queues, stuck payments, reservations, ledger.
 
     suite-ops status | dlq list [QUEUE] | dlq replay (--id ID | --all) [QUEUE]
-    suite-ops dlq purge [QUEUE] --yes        (every command takes --json)
+    suite-ops dlq purge [QUEUE] --yes | payments stuck [--older-than S]
+    suite-ops reservations [--expiring-within S] | reconcile    (every command takes --json)
 
-Exit status: 0 done, 1 the broker (or a publish) failed, 2 refused (bad input; nothing changed).
+Exit status: 0 done, 1 the broker or a database failed, or `reconcile` found mismatches,
+2 refused (bad input; nothing changed).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from pika.exceptions import AMQPConnectionError as BrokerUnreachable
 from pika.exceptions import AMQPError, NackError, UnroutableError
+from sqlalchemy.exc import SQLAlchemyError
 
-from shared.ops import Refusal, broker, outbox, queues, render
+from shared.ops import Refusal, broker, commands, outbox, queues, render
 from shared.settings import DEFAULT_AMQP_URI
 
 LIST_LIMIT = 1000
@@ -48,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     purge = dlq.add_parser("purge", parents=[common], help="delete parked messages for good")
     purge.add_argument("queue", nargs="?")
     purge.add_argument("--yes", action="store_true", help="confirm the deletion")
+    payments = commands.add_parser("payments", help="payments").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    stuck = payments.add_parser("stuck", parents=[common], help="payments pending too long")
+    stuck.add_argument("--older-than", type=float, default=300, metavar="SECONDS")
+    held = commands.add_parser("reservations", parents=[common],
+                               help="active reservations expiring soon (overdue first)")
+    held.add_argument("--expiring-within", type=float, default=float(24 * 3600),
+                      metavar="SECONDS", help="default: a day, i.e. every active one")
+    commands.add_parser("reconcile", parents=[common],
+                        help="the ledger check; exit status 1 on a mismatch")
     return parser
 
 
@@ -69,9 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AMQPError as exc:
         print(f"suite-ops: broker error: {exc!r}", file=sys.stderr)
         return 1
+    except SQLAlchemyError as exc:  # the class only: the message can carry the URL
+        print(f"suite-ops: cannot read the database ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        print(f"suite-ops: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace, amqp_uri: str) -> int:
+    if args.command in commands.DATABASE_ONLY:
+        return commands.run(args)
     # Refuse bad input before touching anything.
     targets = queues.resolve_dlqs(args.queue) if args.command == "dlq" else []
     if args.command == "dlq" and args.action == "purge" and not args.yes:
@@ -84,13 +105,16 @@ def _run(args: argparse.Namespace, amqp_uri: str) -> int:
             return _status(connection, args.json)
         existing = [s.queue for s in broker.stats(connection, targets) if s.exists]
         if args.action == "list":
-            rows = [p.summary() for q in existing for p in broker.peek(connection, q, args.limit)]
-            _out(args.json, rows, lambda: _list_table(rows))
+            rows = []
+            for number, queue in enumerate(existing, 1):
+                render.progress(f"reading {queue} ({number}/{len(existing)})")
+                rows += [p.summary() for p in broker.peek(connection, queue, args.limit)]
+            render.out(args.json, rows, lambda: _list_table(rows))
         elif args.action == "replay":
             return _replay(connection, existing, args.message_id, args.json)
         else:
             purged = {queue: broker.purge(connection, queue) for queue in existing}
-            _out(args.json, {"purged": purged}, lambda: "\n".join(
+            render.out(args.json, {"purged": purged}, lambda: "\n".join(
                 f"purged {count} message(s) from {queue}" for queue, count in purged.items()))
         return 0
     finally:
@@ -103,7 +127,7 @@ def _status(connection: Any, as_json: bool) -> int:
     rows = [{"queue": s.queue, "exists": s.exists, "messages": s.messages if s.exists else None,
              "consumers": s.consumers if s.exists else None} for s in found]
     lags = outbox.lags()
-    _out(as_json, {"queues": rows, "outbox": lags}, lambda: "\n\n".join([
+    render.out(as_json, {"queues": rows, "outbox": lags}, lambda: "\n\n".join([
         render.table(["QUEUE", "MESSAGES", "CONSUMERS"], [
             [r["queue"], r["messages"] if r["exists"] else "missing", r["consumers"]]
             for r in rows]),
@@ -115,7 +139,8 @@ def _status(connection: Any, as_json: bool) -> int:
 
 def _replay(connection: Any, targets: list[str], message_id: str | None, as_json: bool) -> int:
     replayed = []
-    for queue in targets:
+    for number, queue in enumerate(targets, 1):
+        render.progress(f"replaying {queue} ({number}/{len(targets)})")
         replayed += broker.replay(connection, queue, message_id)
         if message_id is not None and replayed:
             break
@@ -123,7 +148,7 @@ def _replay(connection: Any, targets: list[str], message_id: str | None, as_json
         raise Refusal(f"no message with id {message_id!r} in {', '.join(targets) or 'any DLQ'}")
     rows = [{"queue": p.queue, "id": p.id, "exchange": p.target()[0],
              "routing_key": p.target()[1]} for p in replayed]
-    _out(as_json, {"replayed": rows}, lambda: f"replayed {len(rows)} message(s)" + (
+    render.out(as_json, {"replayed": rows}, lambda: f"replayed {len(rows)} message(s)" + (
         "\n" + render.table(["QUEUE", "ID", "TO EXCHANGE", "ROUTING KEY"],
                             [list(r.values()) for r in rows]) if rows else ""))
     return 0
@@ -133,7 +158,3 @@ def _list_table(rows: list[dict[str, Any]]) -> str:
     return render.table(["QUEUE", "ID", "PARKED AT", "TO", "ERROR"], [
         [r["queue"], r["id"], r["parked_at"], f"{r['exchange'] or '(default)'} {r['routing_key']}",
          render.shorten(r["error"])] for r in rows]) + f"\n{len(rows)} message(s)"
-
-
-def _out(as_json: bool, data: Any, text: Callable[[], str]) -> None:
-    print(render.as_json(data) if as_json else text())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -24,3 +25,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def shorten(value: Any, width: int = 60) -> str:
     text = "" if value is None else " ".join(str(value).split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def out(machine: bool, data: Any, text: Callable[[], str]) -> None:
+    """JSON with --json, else the text; clears the progress line first."""
+    progress("")
+    print(as_json(data) if machine else text())
+
+
+def progress(message: str) -> None:
+    """A status line on a terminal's stderr, overwritten by the next (never in a pipe or log)."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{message}" + ("…" if message else ""))
+        sys.stderr.flush()
