@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import broker_users
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -83,6 +84,8 @@ def migrate(service: str, env: dict[str, str]) -> None:
 
 def prepare(env: dict[str, str]) -> None:
     check_broker(env)
+    # One broker user per component (docs/security.md): sets <COMPONENT>_AMQP_URI in env.
+    broker_users.provision(env, env.get("AMQP_URI", DEFAULT_AMQP_URI))
     declare_topology(env)
     for service in SERVICES:
         ensure_database(database_url(service, env))

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from broker_users import component_env
 from prepare import ROOT, SERVICES, NotReachable, prepare
 
 # A service kills its own container STOP_TIMEOUT (5 s) after SIGTERM and exits 1-3 s later
@@ -52,7 +53,8 @@ class Supervisor:
     def start(self) -> None:
         width = max(len(name) for name in commands())
         for name, argv in commands().items():
-            child = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE,
+            child = subprocess.Popen(argv, env=component_env(self.env, name),
+                                     stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True)
             self.children[name] = child
             threading.Thread(target=pump, args=(name, child.stdout, width), daemon=True).start()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kombu.connection import Connection
-from kombu.entity import Exchange, Queue
+from kombu.entity import Exchange, Queue, binding
 
 from shared.messaging import names
 
@@ -116,8 +116,12 @@ def exchange(name: str, kind: str = "topic") -> Exchange:
 
 def handler_queue(sub: Subscription) -> Queue:
     """The kombu Queue of a subscription, as declared (consumers reuse it)."""
+    # Also bound on the requeue exchange under its own name: where its retry queue returns
+    # a message once the delay is over.
     return Queue(sub.queue, exchange(sub.exchange), routing_key=sub.event_type,  # type: ignore[no-untyped-call]
-                 durable=True, queue_arguments=handler_queue_arguments(sub.queue))
+                 durable=True, queue_arguments=handler_queue_arguments(sub.queue),
+                 bindings=[binding(exchange(names.REQUEUE_EXCHANGE, "direct"),  # type: ignore[no-untyped-call]
+                                   routing_key=sub.queue)])
 
 
 def _queue(name: str, on: Exchange, key: str, arguments: dict[str, str] | None = None) -> Queue:
@@ -127,14 +131,15 @@ def _queue(name: str, on: Exchange, key: str, arguments: dict[str, str] | None =
 
 def _entities() -> list[Exchange | Queue]:
     dlx, retry = exchange(names.DLX, "direct"), exchange(names.RETRY_EXCHANGE, "direct")
-    entities: list[Exchange | Queue] = [dlx, retry]
+    entities: list[Exchange | Queue] = [dlx, retry, exchange(names.REQUEUE_EXCHANGE, "direct")]
     entities += [exchange(name) for name in event_exchanges()]
     for sub in sorted(set(subscriptions()), key=lambda s: s.queue):
         entities.append(handler_queue(sub))
         # The retry queue holds a message for its per-message TTL, then dead-letters it back to
-        # the handler queue through the default exchange.
+        # the handler queue through the requeue exchange.
         entities.append(_queue(names.retry_queue(sub.queue), retry, sub.queue, {
-            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": sub.queue}))
+            "x-dead-letter-exchange": names.REQUEUE_EXCHANGE,
+            "x-dead-letter-routing-key": sub.queue}))
     for queue in all_queues() + rpc_queues():
         entities.append(_queue(names.dead_letter_queue(queue), dlx, queue))
     return entities
