@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kombu.connection import Connection
-from kombu.entity import Exchange, Queue, binding
+from kombu.entity import Exchange, Queue
 
 from shared.messaging import names
 
@@ -116,12 +116,8 @@ def exchange(name: str, kind: str = "topic") -> Exchange:
 
 def handler_queue(sub: Subscription) -> Queue:
     """The kombu Queue of a subscription, as declared (consumers reuse it)."""
-    # Also bound on the requeue exchange under its own name: where its retry queue returns
-    # a message once the delay is over.
     return Queue(sub.queue, exchange(sub.exchange), routing_key=sub.event_type,  # type: ignore[no-untyped-call]
-                 durable=True, queue_arguments=handler_queue_arguments(sub.queue),
-                 bindings=[binding(exchange(names.REQUEUE_EXCHANGE, "direct"),  # type: ignore[no-untyped-call]
-                                   routing_key=sub.queue)])
+                 durable=True, queue_arguments=handler_queue_arguments(sub.queue))
 
 
 def _queue(name: str, on: Exchange, key: str, arguments: dict[str, str] | None = None) -> Queue:
@@ -131,10 +127,15 @@ def _queue(name: str, on: Exchange, key: str, arguments: dict[str, str] | None =
 
 def _entities() -> list[Exchange | Queue]:
     dlx, retry = exchange(names.DLX, "direct"), exchange(names.RETRY_EXCHANGE, "direct")
-    entities: list[Exchange | Queue] = [dlx, retry, exchange(names.REQUEUE_EXCHANGE, "direct")]
+    requeue = exchange(names.REQUEUE_EXCHANGE, "direct")
+    entities: list[Exchange | Queue] = [dlx, retry, requeue]
     entities += [exchange(name) for name in event_exchanges()]
     for sub in sorted(set(subscriptions()), key=lambda s: s.queue):
         entities.append(handler_queue(sub))
+        # Also bound on the requeue exchange under its own name: where its retry queue returns
+        # a message once the delay is over.
+        entities.append(Queue(sub.queue, requeue, routing_key=sub.queue, durable=True,  # type: ignore[no-untyped-call]
+                              queue_arguments=handler_queue_arguments(sub.queue)))
         # The retry queue holds a message for its per-message TTL, then dead-letters it back to
         # the handler queue through the requeue exchange.
         entities.append(_queue(names.retry_queue(sub.queue), retry, sub.queue, {

@@ -73,6 +73,13 @@ class Caller:
         return identity
 
 
+class _KeySetRpc(ServiceRpc):
+    """ServiceRpc as a sub-extension of Principal (nameko binds those without a name)."""
+
+    def bind(self, container: Any, attr_name: str = "jwks_rpc") -> Any:
+        return super().bind(container, attr_name)
+
+
 class Principal(DependencyProvider):  # type: ignore[misc]
     revocation_feed = RevocationFeed()
 
@@ -85,7 +92,7 @@ class Principal(DependencyProvider):  # type: ignore[misc]
         self.verifier: TokenVerifier | None = None
         self._tokens: Verifies | None = None
         if jwks_from is None:  # a sub-extension: nameko binds, starts and stops it with us
-            self.jwks_rpc = ServiceRpc(JWKS_SERVICE, timeout=timeout)
+            self.jwks_rpc = _KeySetRpc(JWKS_SERVICE, timeout=timeout)
 
     def setup(self) -> None:
         self.verifier = TokenVerifier(self._fetch_jwks, refresh_interval=self._refresh_interval)
