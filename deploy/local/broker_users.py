@@ -70,15 +70,18 @@ def definitions(vhost: str, secrets_by_user: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def ensure(vhost: str, env: dict[str, str]) -> dict[str, str]:
-    """Create (or update) every component's user on `vhost`; returns component -> password."""
+def ensure(vhost: str, env: dict[str, str], ctl_env: dict[str, str] | None = None
+           ) -> dict[str, str]:
+    """Create (or update) every component's user on `vhost`; returns component -> password.
+    `ctl_env` points rabbitmqctl at another node (RABBITMQ_NODENAME, HOME for its cookie)."""
     secrets_by_user = passwords(env)
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
         json.dump(definitions(vhost, secrets_by_user), file)
         file.flush()
         os.chmod(file.name, 0o644)  # rabbitmqctl may read it as the rabbitmq user
         result = subprocess.run(["rabbitmqctl", "-q", "import_definitions", file.name],
-                                capture_output=True, text=True, timeout=120, check=False)
+                                capture_output=True, text=True, timeout=120, check=False,
+                                env={**os.environ, **(ctl_env or {})})
     if result.returncode != 0:
         raise RuntimeError(f"rabbitmqctl import_definitions failed: {result.stderr.strip()}")
     return secrets_by_user
@@ -93,17 +96,24 @@ def component_uri(amqp_uri: str, user: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def with_port(amqp_uri: str, port: int) -> str:
+    """The same user and vhost through another port (e.g. a fault-injecting proxy)."""
+    parts = urlsplit(amqp_uri)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0] + f":{port}"))
+
+
 def vhost_of(amqp_uri: str) -> str:
     path = urlsplit(amqp_uri).path
     return unquote(path[1:]) if len(path) > 1 else "/"
 
 
-def provision(env: dict[str, str], amqp_uri: str) -> None:
+def provision(env: dict[str, str], amqp_uri: str, ctl_env: dict[str, str] | None = None
+              ) -> None:
     """Sets `<COMPONENT>_AMQP_URI` in `env` for every component that has none yet."""
     missing = [name for name in components() if not env.get(f"{name.upper()}_AMQP_URI")]
     if not missing:
         return
-    secrets_by_user = ensure(vhost_of(amqp_uri), env)
+    secrets_by_user = ensure(vhost_of(amqp_uri), env, ctl_env)
     for name in missing:
         env[f"{name.upper()}_AMQP_URI"] = component_uri(amqp_uri, name, secrets_by_user[name])
 

@@ -148,6 +148,11 @@ class TokenVerifier:
             log.warning("the JWKS has no usable Ed25519 key; keeping the keys we had")
             self.load_failed()
             return
+        dropped = sorted(set(self._keys) - set(keys))
+        if dropped:
+            # Never silent: a withdrawn key is a rotation step or an incident (ADR 0014).
+            log.warning("the JWKS from auth no longer holds key(s) %s; tokens signed with "
+                        "them are refused from now on", ", ".join(dropped))
         with self._lock:
             self._keys, self._loaded_at = keys, self._clock()
 
