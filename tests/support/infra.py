@@ -46,6 +46,12 @@ def component_uris(amqp_uri: str) -> dict[str, str]:
     return {name: env[f"{name.upper()}_AMQP_URI"] for name in broker_users.components()}
 
 
+def vhost_env(name: str) -> dict[str, str]:
+    """A new vhost: AMQP_URI (the tests' guest) and every component's own URI on it."""
+    uri = create_vhost(name)
+    return {"AMQP_URI": uri, **component_env(component_uris(uri))}
+
+
 def component_env(uris: dict[str, str]) -> dict[str, str]:
     """`<COMPONENT>_AMQP_URI` for each component: what run.py hands each child as AMQP_URI."""
     return {f"{name.upper()}_AMQP_URI": uri for name, uri in uris.items()}
