@@ -15,9 +15,8 @@ from pika.channel import Channel
 from pika.exchange_type import ExchangeType
 
 from gateway.amqp import Link
-from shared import wire
-from shared.messaging.identity import component_user, sender
-from shared.revocations import EVENT_TYPE, EXCHANGE, Revocations
+from shared.messaging.identity import sender
+from shared.revocations import EVENT_TYPE, EXCHANGE, Revocations, apply_event
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +50,4 @@ class RevocationFeed:
             self.queue_name, self._on_event, auto_ack=True, callback=done))
 
     def _on_event(self, _channel: Any, _method: Any, properties: Any, body: bytes) -> None:
-        publisher = sender({"user_id": properties.user_id})
-        if publisher != component_user("auth"):
-            log.warning("ignored a revocation published by broker user %s", publisher or "(none)")
-            return
-        try:
-            payload = wire.loads(body)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict) or not self.revocations.apply(payload):
-            log.warning("ignored a malformed revocation event")
+        apply_event(self.revocations, sender({"user_id": properties.user_id}), body)

@@ -8,12 +8,17 @@ the longest access token and are then forgotten, so the table stays small.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared import wire
 from shared.errors import Unauthorized
+from shared.messaging.identity import component_user
+
+log = logging.getLogger(__name__)
 
 EVENT_TYPE = "user_sessions_revoked"
 EXCHANGE = "auth.events"
@@ -54,3 +59,16 @@ class Revocations:
         for user, (_, forget_at) in list(self._not_before.items()):
             if forget_at <= now:
                 del self._not_before[user]
+
+
+def apply_event(revocations: Revocations, publisher: str | None, body: bytes | str) -> None:
+    """One `user_sessions_revoked` as received: believed only from auth's broker user."""
+    if publisher != component_user("auth"):
+        log.warning("ignored a revocation published by broker user %s", publisher or "(none)")
+        return
+    try:
+        payload = wire.loads(body)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict) or not revocations.apply(payload):
+        log.warning("ignored a malformed revocation event")

@@ -20,10 +20,9 @@ from kombu.messaging import Consumer
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import SharedExtension
 
-from shared import wire
 from shared.messaging.delivery import error_summary
-from shared.messaging.identity import component_user, sender
-from shared.revocations import EVENT_TYPE, EXCHANGE, Revocations
+from shared.messaging.identity import sender
+from shared.revocations import EVENT_TYPE, EXCHANGE, Revocations, apply_event
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +85,4 @@ class RevocationFeed(SharedExtension):  # type: ignore[misc]
             conn.release()
 
     def _on_message(self, message: Any) -> None:
-        publisher = sender(message.properties)
-        if publisher != component_user("auth"):
-            log.warning("ignored a revocation published by broker user %s", publisher or "(none)")
-            return
-        try:
-            payload = wire.loads(message.body)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict) or not self.revocations.apply(payload):
-            log.warning("ignored a malformed revocation event")
+        apply_event(self.revocations, sender(message.properties), message.body)
