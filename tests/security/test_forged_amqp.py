@@ -27,9 +27,11 @@ class PlainRpc:
         self.user = str(params.credentials.username)  # stamped as user_id, as the broker wants
         self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
-        # Names the gateway's user may declare and bind (deploy/rabbitmq/permissions.json).
-        self.reply_key = f"gateway-{uuid.uuid4()}"
-        queue = f"rpc.reply-{self.reply_key}"
+        # Names the user may declare and bind (deploy/rabbitmq/permissions.json): the gateway's
+        # reply keys are `gateway-<uuid>`, the services' (nameko's) a bare uuid.
+        key = str(uuid.uuid4())
+        self.reply_key = f"gateway-{key}" if self.user == "gateway" else key
+        queue = f"rpc.reply-{self.user}-{key}"
         self.channel.queue_declare(queue, exclusive=True)
         self.channel.queue_bind(queue, "nameko-rpc", routing_key=self.reply_key)
         self.reply_queue = queue

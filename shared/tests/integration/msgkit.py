@@ -126,12 +126,16 @@ class Broker:
     """A blocking pika client on the test's vhost, for raw publishing and inspection."""
 
     def __init__(self, amqp_uri: str) -> None:
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        params = pika.URLParameters(amqp_uri)
+        self.user = str(params.credentials.username)
+        self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         self.channel.confirm_delivery()
 
     def publish(self, exchange: str, routing_key: str, body: bytes,
                 properties: pika.BasicProperties) -> None:
+        # As the publishing service would: user_id = the login (the broker checks it).
+        properties.user_id = properties.user_id or self.user
         self.channel.basic_publish(exchange, routing_key, body, properties)
 
     def counts(self, queue: str) -> tuple[int, int]:
