@@ -6,10 +6,8 @@ Only `nameko.authorization` carrying a token auth signed counts; `nameko.user_id
 
 from __future__ import annotations
 
-import json
 import uuid
 
-import pika
 import pytest
 
 from tests.security.test_forged_amqp import PlainRpc as WireRpc
