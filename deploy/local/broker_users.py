@@ -79,12 +79,32 @@ def ensure(vhost: str, env: dict[str, str], ctl_env: dict[str, str] | None = Non
         json.dump(definitions(vhost, secrets_by_user), file)
         file.flush()
         os.chmod(file.name, 0o644)  # rabbitmqctl may read it as the rabbitmq user
-        result = subprocess.run(["rabbitmqctl", "-q", "import_definitions", file.name],
-                                capture_output=True, text=True, timeout=120, check=False,
-                                env={**os.environ, **(ctl_env or {})})
-    if result.returncode != 0:
-        raise RuntimeError(f"rabbitmqctl import_definitions failed: {result.stderr.strip()}")
+        _ctl(["import_definitions", file.name], ctl_env)
     return secrets_by_user
+
+
+def _ctl(args: list[str], ctl_env: dict[str, str] | None) -> str:
+    result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                            timeout=120, check=False, env={**os.environ, **(ctl_env or {})})
+    if result.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def drop_old_retry_queues(vhost: str, ctl_env: dict[str, str] | None = None) -> None:
+    """Retry queues made before ADR 0013 dead-letter through the default exchange; RabbitMQ
+    refuses to redeclare them with `suite.requeue`. Empty ones are deleted (a non-empty one
+    still holds a delayed retry: say so and stop rather than lose it)."""
+    listed = json.loads(_ctl(["list_queues", "-p", vhost, "name", "arguments", "messages",
+                              "--formatter", "json"], ctl_env) or "[]")
+    for queue in listed:
+        arguments = {arg[0]: arg[-1] for arg in queue.get("arguments") or []}
+        if not queue["name"].endswith(".retry") or arguments.get("x-dead-letter-exchange") != "":
+            continue
+        if queue.get("messages"):
+            raise RuntimeError(f"{queue['name']} on vhost {vhost} still holds delayed retries; "
+                               "let it drain, then run again")
+        _ctl(["delete_queue", "-p", vhost, queue["name"]], ctl_env)
 
 
 def component_uri(amqp_uri: str, user: str, password: str) -> str:
@@ -114,6 +134,7 @@ def provision(env: dict[str, str], amqp_uri: str, ctl_env: dict[str, str] | None
     if not missing:
         return
     secrets_by_user = ensure(vhost_of(amqp_uri), env, ctl_env)
+    drop_old_retry_queues(vhost_of(amqp_uri), ctl_env)
     for name in missing:
         env[f"{name.upper()}_AMQP_URI"] = component_uri(amqp_uri, name, secrets_by_user[name])
 
