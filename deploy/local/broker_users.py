@@ -73,7 +73,8 @@ def definitions(vhost: str, secrets_by_user: dict[str, str]) -> dict[str, Any]:
 def ensure(vhost: str, env: dict[str, str], ctl_env: dict[str, str] | None = None
            ) -> dict[str, str]:
     """Create (or update) every component's user on `vhost`; returns component -> password.
-    `ctl_env` points rabbitmqctl at another node (RABBITMQ_NODENAME, HOME for its cookie)."""
+    `ctl_env` points rabbitmqctl at another node (RABBITMQ_NODENAME, HOME for its cookie,
+    RABBITMQCTL: the script itself, where the packaged wrapper would reset HOME)."""
     secrets_by_user = passwords(env)
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
         json.dump(definitions(vhost, secrets_by_user), file)
@@ -84,7 +85,8 @@ def ensure(vhost: str, env: dict[str, str], ctl_env: dict[str, str] | None = Non
 
 
 def _ctl(args: list[str], ctl_env: dict[str, str] | None) -> str:
-    result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+    ctl = (ctl_env or {}).get("RABBITMQCTL", "rabbitmqctl")
+    result = subprocess.run([ctl, "-q", *args], capture_output=True, text=True,
                             timeout=120, check=False, env={**os.environ, **(ctl_env or {})})
     if result.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {args[0]} failed: {result.stderr.strip()}")
