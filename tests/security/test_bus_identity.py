@@ -234,7 +234,9 @@ def _refused_within(http: httpx.Client, request: Any, deadline: float) -> float:
     while True:
         response = request()
         if response.status_code in (401, 403):
-            return time.monotonic() - started
+            elapsed = time.monotonic() - started
+            print(f"refused {elapsed:.2f} s after the revocation")
+            return elapsed
         assert time.monotonic() - started < deadline, f"still {response.status_code}"
         time.sleep(0.1)
 
