@@ -42,6 +42,12 @@ def amqp_uri() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def component_uris(amqp_uri: str) -> dict[str, str]:
+    """{component: AMQP URI} with that component's own broker user on the test vhost."""
+    return infra.component_uris(amqp_uri)
+
+
+@pytest.fixture(scope="session")
 def database_urls() -> Iterator[dict[str, str]]:
     """One migrated throwaway database per service: {"auth": url, ...}."""
     prefix = infra.unique("test")
@@ -57,9 +63,14 @@ def database_urls() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
-    """The environment a test passes to processes it starts (services, gateway, run.py)."""
+def suite_env(amqp_uri: str, component_uris: dict[str, str],
+              database_urls: dict[str, str]) -> dict[str, str]:
+    """The environment a test passes to processes it starts (services, gateway, run.py).
+    AMQP_URI is the tests' own (guest) identity; run.py gives each component its own
+    (`<COMPONENT>_AMQP_URI`), and a test that starts one component alone passes
+    `infra.component_env` or that component's URI as AMQP_URI."""
     env = dict(os.environ)
+    env.update(infra.component_env(component_uris))
     env.update({"AMQP_URI": amqp_uri, "RATE_LIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",
                 "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands",
                 "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,

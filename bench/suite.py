@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+import broker_users  # noqa: E402
+
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 BROKER_HOST = os.environ.get("BENCH_AMQP_HOST", "127.0.0.1:5672")
@@ -121,7 +124,10 @@ def databases(services: tuple[str, ...], prefix: str = "bench") -> Iterator[dict
 
 
 def suite_env(amqp_uri: str, database_urls: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
+    """AMQP_URI is the harness's own (guest); each component gets its own broker user, as in
+    `make run` (`<COMPONENT>_AMQP_URI`, handed over by `Processes.start`)."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_AMQP_URI")}
+    broker_users.provision(env, amqp_uri)
     env.update({"AMQP_URI": amqp_uri, "RATE_LIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",
                 "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands"})
     for service, url in database_urls.items():
@@ -150,6 +156,7 @@ class Processes:
               cwd: Path = ROOT) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name}.log").open("wb")
         self._logs.append(log)
+        env = broker_users.component_env(env, name)  # a service runs as its own user
         child = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True)
         self.children[name] = child

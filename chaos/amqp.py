@@ -63,12 +63,15 @@ def take_delivered(uri: str, delivered: Callable[[str], bool], limit: int = 500)
         return found
 
 
-def republish(uri: str, copy: Copy) -> None:
-    """The same bytes and properties, straight into catalog's queue (default exchange)."""
-    with connect(uri) as conn:
+def republish(payments_uri: str, copy: Copy) -> None:
+    """The same bytes and properties, straight into catalog's queue, as payments (its user_id
+    is the original's): through the requeue exchange, since no service user may write to the
+    default exchange."""
+    with connect(payments_uri) as conn:
         channel = conn.channel()
         channel.confirm_delivery()
-        channel.basic_publish("", SUCCEEDED_QUEUE, copy.body, copy.properties, mandatory=True)
+        channel.basic_publish(names.REQUEUE_EXCHANGE, SUCCEEDED_QUEUE, copy.body,
+                              copy.properties, mandatory=True)
 
 
 def poison(uri: str, reply_timeout: float = 15.0) -> dict[str, Any]:

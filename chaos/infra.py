@@ -39,6 +39,12 @@ class PrivateRabbit:
     def uri(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
+    def ctl_env(self) -> dict[str, str]:
+        """What rabbitmqctl needs to reach this node: its name and its cookie (HOME)."""
+        return {"HOME": str(self.dir), "RABBITMQ_NODENAME": self.node,
+                "RABBITMQCTL": str(Path(RABBIT_SERVER).with_name("rabbitmqctl")),
+                "ERL_EPMD_ADDRESS": "127.0.0.1"}
+
     def _env(self) -> dict[str, str]:
         d = self.dir
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(d),

@@ -144,7 +144,8 @@ class Nemesis:
         copy = amqp.take_delivered(self.rabbit.uri, self.db.applied)
         if copy is None:
             return {"skipped": "no delivered payment_succeeded yet"}
-        amqp.republish(self.rabbit.uri, copy)
+        # As payments: only the owner's broker user makes an event the catalog applies.
+        amqp.republish(self.suite.env["PAYMENTS_AMQP_URI"], copy)
         self.duplicated.append(copy.payment_id)
         return {"event_id": copy.event_id, "payment_id": copy.payment_id}
 

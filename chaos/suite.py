@@ -20,6 +20,7 @@ from chaos.proxy import FaultyProxy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
+import broker_users  # noqa: E402
 from prepare import SERVICES, prepare  # noqa: E402
 from run import commands  # noqa: E402
 
@@ -68,13 +69,16 @@ def start_suite(rabbit: PrivateRabbit, pg: PrivatePostgres, logdir: Path) -> Sui
     gateway_port = free_port()
     env = base_env(rabbit, pg, gateway_port)
     started = time.monotonic()
+    # A broker user per component, as make run makes them, on the private node.
+    broker_users.provision(env, rabbit.uri, rabbit.ctl_env())
     prepare(env)  # databases, migrations, the whole topology, on the private servers
     print(f"chaos: prepared databases and topology in {time.monotonic() - started:.1f} s",
           flush=True)
     proxies = {s: FaultyProxy(s, rabbit.port).start() for s in SERVICES}
     per_process = {name: dict(env) for name in commands()}
     for service, proxy in proxies.items():
-        per_process[service]["AMQP_URI"] = proxy.broker_uri()
+        own = env[f"{service.upper()}_AMQP_URI"]
+        per_process[service]["AMQP_URI"] = broker_users.with_port(own, proxy.port)
     supervisor = Supervisor(commands(), per_process, logdir)
     supervisor.start()
     return Suite(env, supervisor, proxies, f"http://127.0.0.1:{gateway_port}")

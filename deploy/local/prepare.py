@@ -12,6 +12,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import broker_users
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
@@ -94,6 +95,8 @@ def migrate(service: str, env: dict[str, str]) -> None:
 
 def prepare(env: dict[str, str]) -> None:
     check_servers(env)
+    # One broker user per component (docs/security.md): sets <COMPONENT>_AMQP_URI in env.
+    broker_users.provision(env, env.get("AMQP_URI", DEFAULT_AMQP_URI))
     declare_topology(env)
     for service in SERVICES:
         ensure_database(service, database_url(service, env))

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from broker_users import component_env
 from first_run import banner, development_admin, wait_ready
 from prepare import ROOT, SERVICES, NotReachable, prepare
 from supervisor import Supervisor, say
@@ -61,7 +62,7 @@ def main() -> int:
             print(f"error: {line}", file=sys.stderr)
         return 2
     sign_in = development_admin(env)
-    supervisor = Supervisor(env, commands())
+    supervisor = Supervisor(env, commands(), env_for=component_env)
 
     def on_signal(signum: int, frame: object) -> None:
         supervisor.stopping.set()

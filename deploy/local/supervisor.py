@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # A service kills its own container STOP_TIMEOUT (5 s) after SIGTERM and exits 1-3 s later
@@ -53,8 +54,10 @@ def pump(prefix: str, stream: object) -> None:
 
 
 class Supervisor:
-    def __init__(self, env: dict[str, str], commands: dict[str, list[str]]) -> None:
+    def __init__(self, env: dict[str, str], commands: dict[str, list[str]],
+                 env_for: Callable[[dict[str, str], str], dict[str, str]] | None = None) -> None:
         self.env = env
+        self.env_for = env_for or (lambda env, name: env)
         self.children = [Child(name, argv) for name, argv in commands.items()]
         self.width = max(len(name) for name in commands)
         self.stopping = threading.Event()
@@ -64,7 +67,7 @@ class Supervisor:
             self._spawn(child)
 
     def _spawn(self, child: Child) -> None:
-        process = subprocess.Popen(child.argv, env=self.env, stdout=subprocess.PIPE,
+        process = subprocess.Popen(child.argv, env=self.env_for(self.env, child.name), stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         child.process, child.started, child.restart_at = process, time.monotonic(), None
         threading.Thread(target=pump, args=(f"{child.name:<{self.width}} | ", process.stdout),

@@ -2,8 +2,9 @@
 
 Speaks the management HTTP API (stdlib only), so it runs from the suite's image against the
 compose/dev broker and, pointed at it, against a managed broker that exposes the same API.
-The users and their configure/write/read regexes are in permissions.json beside this file;
-docs/deploy.md explains each one.
+The users, their configure/write/read regexes and their topic permissions (per exchange: which
+routing keys each may publish and bind) are in permissions.json beside this file;
+docs/deploy.md and docs/security.md explain them.
 
 Environment:
   RABBITMQ_MANAGEMENT_URL   e.g. http://rabbitmq:15672
@@ -77,6 +78,9 @@ def provision(api: Api, spec: dict[str, Any], secrets: dict[str, str]) -> None:
                  {"password": secrets[user], "tags": ""})
         api.call("PUT", f"/api/permissions/{vhost}/{quote(user, safe='')}",
                  {key: regexes[key] for key in ("configure", "write", "read")})
+        for exchange, topic in regexes.get("topic", {}).items():
+            api.call("PUT", f"/api/topic-permissions/{vhost}/{quote(user, safe='')}",
+                     {"exchange": exchange, "write": topic["write"], "read": topic["read"]})
         print(f"provision: user {user} on vhost {spec['vhost']}: ok", flush=True)
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import ORJSONResponse
 from gateway import breaker, headers, openapi_document, problems, ratelimit
 from gateway.config import GatewaySettings, settings
 from gateway.middleware import EdgeMiddleware
+from gateway.revocations import RevocationFeed
 from gateway.routes import auth, bench, catalog, ops, overview, payments
 from gateway.routes.ops import NotReady
 from gateway.routes.payments_schemas import Declined
@@ -38,6 +39,8 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rpc = RpcClient(config.amqp_uri, config.rpc_timeout)
         await app.state.rpc.start()
+        app.state.revocation_feed = RevocationFeed(config.amqp_uri)
+        await app.state.revocation_feed.start()
         app.state.limiter = ratelimit.build(config)
         # Everything made at start-up (the app, its routes and models, every library) is kept
         # out of the collector's sight: a full collection walked it all, every few seconds under
@@ -46,6 +49,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
         gc.freeze()
         yield
         await app.state.rpc.stop()
+        await app.state.revocation_feed.stop()
         if app.state.limiter is not None:
             await app.state.limiter.redis.aclose()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import DEFAULT_AMQP_URI, load
@@ -20,7 +20,9 @@ class GatewaySettings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias="GATEWAY_HOST")
     port: int = Field(default=8000, ge=0, le=65535, validation_alias="GATEWAY_PORT")
     workers: int = Field(default=1, ge=1, validation_alias="GATEWAY_WORKERS")
-    amqp_uri: str = Field(default=DEFAULT_AMQP_URI, validation_alias="AMQP_URI")
+    # The gateway's own broker user (docs/security.md): GATEWAY_AMQP_URI wins where both are set.
+    amqp_uri: str = Field(default=DEFAULT_AMQP_URI,
+                          validation_alias=AliasChoices("GATEWAY_AMQP_URI", "AMQP_URI"))
     rpc_timeout: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_RPC_TIMEOUT")
     readiness_timeout: float = Field(default=1.0, gt=0, validation_alias="GATEWAY_READY_TIMEOUT")
     max_body_bytes: int = Field(default=64 * 1024, ge=1, validation_alias="GATEWAY_MAX_BODY")

@@ -6,7 +6,9 @@ Requests are published `mandatory`, so a routing key nobody consumes comes back 
 `basic.return` and the call is answered 503 at once; a lost connection fails every pending call
 with 503 at once. There are no publisher confirms (ADR 0007): the reply, or the timeout, ends
 every call. Requests carry a TTL equal to the timeout, so one nobody picked up in time is not
-run later.
+run later. Requests carry `user_id` (the broker checks it), and a reply counts only if the
+called service's broker user sent it (shared.messaging.identity): anyone may publish to the
+reply key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pika.exchange_type import ExchangeType
 from gateway.amqp import RECONNECT_DELAY, Link
 from shared import wire
 from shared.errors import ServiceUnavailable, SuiteError, UpstreamTimeout, error_for_wire
+from shared.messaging.identity import component_user, connection_user, sender
 
 __all__ = ["RECONNECT_DELAY", "RPC_EXCHANGE", "RpcClient"]
 
@@ -38,7 +41,9 @@ class RpcClient:
         self.amqp_uri = amqp_uri
         self.timeout = timeout
         self.reply_to = f"gateway-{uuid.uuid4()}"
+        self.user = connection_user(amqp_uri)
         self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._senders: dict[str, str] = {}  # correlation id -> the broker user that must answer
         self._link = Link(amqp_uri, self._setup, self._on_down, "rpc")
 
     @property
@@ -66,9 +71,10 @@ class RpcClient:
             content_type=wire.CONTENT_TYPE, content_encoding=wire.CONTENT_ENCODING,
             correlation_id=correlation_id, message_id=correlation_id, reply_to=self.reply_to,
             headers={f"nameko.{k}": v for k, v in context.items() if v} if context else None,
-            expiration=str(int(timeout * 1000)), delivery_mode=1)
+            expiration=str(int(timeout * 1000)), delivery_mode=1, user_id=self.user)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
+        self._senders[correlation_id] = component_user(service)
         try:
             try:
                 # Buffered by pika and written once per loop turn; a return or the reply
@@ -83,11 +89,17 @@ class RpcClient:
             raise UpstreamTimeout(f"{service} did not answer within {timeout:g} s") from None
         finally:
             del self._pending[correlation_id]
+            del self._senders[correlation_id]
 
     def _on_reply(self, _channel: Any, _method: Any, properties: Any, body: bytes) -> None:
         future = self._pending.get(properties.correlation_id or "")
         if future is None or future.done():
             return  # a late reply (its caller timed out) or not ours
+        expected = self._senders[properties.correlation_id]
+        if sender({"user_id": properties.user_id}) != expected:
+            log.warning("dropped a reply from broker user %s; expected %s",
+                        properties.user_id or "(none)", expected)
+            return
         try:
             reply = wire.loads(body)
         except ValueError:

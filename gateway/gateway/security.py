@@ -9,9 +9,11 @@ request gets `request.state.upstream_context["authorization"] = <raw token>`, wh
 `gateway.upstream.call` forwards as `nameko.authorization`, so services check the same token
 with `shared.nameko.principal.Principal`. Identity never comes from any other header.
 
-Verification is local (no RPC per request). The JWKS comes from `auth.get_jwks` over RPC, on
-first use and again on an unknown kid or when stale, at most once per `REFRESH_INTERVAL`;
-concurrent requests share one in-flight fetch.
+Verification is local (no RPC per request). The JWKS comes from `auth.get_jwks` over RPC (only
+auth's broker user can answer it: gateway.rpc), on first use and again on an unknown kid or
+when stale, at most once per `REFRESH_INTERVAL`; concurrent requests share one in-flight fetch.
+A token whose user logged out or changed roles after it was issued is refused within a second
+(gateway.revocations, shared.revocations).
 
 A verified request outside /auth/* also spends one request of its user's rate-limit budget
 (gateway.ratelimit.charge_user): 429 + Retry-After once that is spent.
@@ -29,6 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.ratelimit import charge_user
 from gateway.rpc import RpcClient
 from shared.errors import Forbidden, ServiceUnavailable, SuiteError, Unauthorized
+from shared.revocations import Revocations
 from shared.token_cache import VerifiedTokens
 from shared.tokens import Identity, TokenVerifier
 
@@ -47,11 +50,13 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
 class EdgeVerifier:
     """The gateway's TokenVerifier plus an asyncio JWKS fetch over RPC."""
 
-    def __init__(self, rpc: RpcClient, refresh_interval: float = REFRESH_INTERVAL) -> None:
+    def __init__(self, rpc: RpcClient, refresh_interval: float = REFRESH_INTERVAL,
+                 revocations: Revocations | None = None) -> None:
         self.rpc = rpc
         self.verifier = TokenVerifier(None, refresh_interval=refresh_interval)
-        # A client sends the same token with every request: its signature is checked once.
-        self.tokens = VerifiedTokens(self.verifier)
+        # A client sends the same token with every request: its signature is checked once;
+        # revocations (gateway.revocations feeds them) count on every request.
+        self.tokens = VerifiedTokens(self.verifier, revocations=revocations)
         self._fetch: asyncio.Task[None] | None = None
 
     async def verify(self, token: str) -> Identity:
@@ -76,7 +81,8 @@ class EdgeVerifier:
 def edge_verifier(app: FastAPI) -> EdgeVerifier:
     verifier: EdgeVerifier | None = getattr(app.state, "edge_verifier", None)
     if verifier is None:
-        verifier = EdgeVerifier(app.state.rpc)
+        feed = getattr(app.state, "revocation_feed", None)
+        verifier = EdgeVerifier(app.state.rpc, revocations=feed.revocations if feed else None)
         app.state.edge_verifier = verifier
     return verifier
 

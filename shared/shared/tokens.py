@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -39,6 +39,8 @@ class Identity:
 
     user_id: str
     roles: tuple[str, ...]
+    # When auth issued the token (ms; `iat_ms`, else `iat`): revocations compare with it.
+    issued_ms: int = field(default=0, compare=False)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -146,6 +148,11 @@ class TokenVerifier:
             log.warning("the JWKS has no usable Ed25519 key; keeping the keys we had")
             self.load_failed()
             return
+        dropped = sorted(set(self._keys) - set(keys))
+        if dropped:
+            # Never silent: a withdrawn key is a rotation step or an incident (ADR 0014).
+            log.warning("the JWKS from auth no longer holds key(s) %s; tokens signed with "
+                        "them are refused from now on", ", ".join(dropped))
         with self._lock:
             self._keys, self._loaded_at = keys, self._clock()
 
@@ -195,7 +202,10 @@ def _identity(claims: Mapping[str, Any]) -> Identity:
     if not isinstance(roles, list) or len(roles) > _MAX_ROLES \
             or not all(isinstance(role, str) and 0 < len(role) <= 64 for role in roles):
         raise _invalid()
-    return Identity(user_id=sub, roles=tuple(roles))
+    issued_ms = claims.get("iat_ms")
+    if type(issued_ms) is not int:
+        issued_ms = int(claims["iat"]) * 1000
+    return Identity(user_id=sub, roles=tuple(roles), issued_ms=issued_ms)
 
 
 def _is_uuid(value: str) -> bool:

@@ -69,6 +69,9 @@ class Sandbox:
             _rabbitmqctl("add_user", local, password)
             _rabbitmqctl("set_permissions", "-p", self.vhost, local,
                          rules["configure"], rules["write"], rules["read"])
+            for exchange, topic in rules.get("topic", {}).items():
+                _rabbitmqctl("set_topic_permissions", "-p", self.vhost, local, exchange,
+                             topic["write"], topic["read"])
             self.users[user] = local
         return self.users[user]
 
@@ -78,7 +81,10 @@ class Sandbox:
         return self.databases[service]
 
     def localize(self, env: dict[str, str]) -> dict[str, str]:
-        out = dict(env)
+        # The throwaway users are named otherwise than the components: every process must
+        # know who is who on the bus (shared.messaging.identity).
+        out = {**env, **{f"{name.upper()}_BUS_USER": f"{self.prefix}_{name}"
+                         for name in PERMISSIONS["users"]}}
         for key, value in env.items():
             if key == "AMQP_URI":
                 url = urlsplit(value)

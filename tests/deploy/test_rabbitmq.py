@@ -177,7 +177,12 @@ def test_provision_creates_the_vhost_users_and_permissions(management_api, monke
     assert ("PUT", "/api/vhosts/suite") in calls
     for user, rules in PERMISSIONS["users"].items():
         assert calls[("PUT", f"/api/users/{user}")] == {"password": f"pw-{user}", "tags": ""}
-        assert calls[("PUT", f"/api/permissions/suite/{user}")] == rules
+        assert calls[("PUT", f"/api/permissions/suite/{user}")] == {
+            key: rules[key] for key in ("configure", "write", "read")}
+        # Topic permissions: which RPC routing keys the user may publish and bind.
+        topic = rules["topic"]["nameko-rpc"]
+        assert calls[("PUT", f"/api/topic-permissions/suite/{user}")] == {
+            "exchange": "nameko-rpc", **topic}
     assert {auth for *_, auth in FakeManagementApi.calls} == {"Basic YWRtaW46YWRtMW4="}
 
 

@@ -52,7 +52,9 @@ def proxy(vhost_uri: str) -> Iterator[FaultProxy]:
 @pytest.fixture(scope="module")
 def suite_env_via_proxy(suite_env: dict[str, str], vhost_uri: str,
                         proxy: FaultProxy) -> dict[str, str]:
-    return {**suite_env, "AMQP_URI": proxy.uri(vhost_uri)}
+    # Every component's own broker user, through the proxy too.
+    own = {key: proxy.uri(uri) for key, uri in suite_env.items() if key.endswith("_AMQP_URI")}
+    return {**suite_env, **own, "AMQP_URI": proxy.uri(vhost_uri)}
 
 
 @pytest.fixture(scope="module")

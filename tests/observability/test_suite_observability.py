@@ -57,7 +57,7 @@ def observed(suite_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
     name = infra.unique("obs")
     urls = {s: infra.create_database(f"{name}_{s}") for s in SERVICES}
     ports = {service: free_port() for service in SERVICES}
-    env = {**suite_env, "AMQP_URI": infra.create_vhost(name), "LOG_LEVEL": "INFO",
+    env = {**suite_env, **infra.vhost_env(name), "LOG_LEVEL": "INFO",
            **{f"{s.upper()}_DATABASE_URL": url for s, url in urls.items()},
            **{f"{s.upper()}_METRICS_PORT": str(port) for s, port in ports.items()},
            "METRICS_REFRESH_SECONDS": "1", "OTEL_BSP_SCHEDULE_DELAY": "200"}

@@ -23,11 +23,18 @@ class PlainRpc:
     """nameko's RPC wire format by hand: publish to `nameko-rpc`, read the reply queue."""
 
     def __init__(self, amqp_uri: str) -> None:
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        params = pika.URLParameters(amqp_uri)
+        self.user = str(params.credentials.username)  # stamped as user_id, as the broker wants
+        self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
-        self.reply_queue = f"forged-{uuid.uuid4().hex}"
-        self.channel.queue_declare(self.reply_queue, exclusive=True)
-        self.channel.queue_bind(self.reply_queue, "nameko-rpc", routing_key=self.reply_queue)
+        # Names the user may declare and bind (deploy/rabbitmq/permissions.json): the gateway's
+        # reply keys are `gateway-<uuid>`, the services' (nameko's) a bare uuid.
+        key = str(uuid.uuid4())
+        self.reply_key = f"gateway-{key}" if self.user == "gateway" else key
+        queue = f"rpc.reply-{self.user}-{key}"
+        self.channel.queue_declare(queue, exclusive=True)
+        self.channel.queue_bind(queue, "nameko-rpc", routing_key=self.reply_key)
+        self.reply_queue = queue
 
     def call(self, service: str, method: str, headers: dict[str, Any], *args: Any,
              **kwargs: Any) -> dict[str, Any]:
@@ -36,8 +43,8 @@ class PlainRpc:
             "nameko-rpc", f"{service}.{method}",
             json.dumps({"args": list(args), "kwargs": kwargs}).encode(),
             pika.BasicProperties(content_type="application/json", content_encoding="utf-8",
-                                 reply_to=self.reply_queue, correlation_id=correlation_id,
-                                 headers=headers))
+                                 reply_to=self.reply_key, correlation_id=correlation_id,
+                                 headers=headers, user_id=self.user))
         for _, properties, body in self.channel.consume(self.reply_queue, auto_ack=True,
                                                         inactivity_timeout=20):
             assert properties is not None, "no reply within 20 s"
@@ -51,8 +58,10 @@ class PlainRpc:
 
 
 @pytest.fixture
-def plain_rpc(suite, amqp_uri: str) -> Iterator[PlainRpc]:
-    client = PlainRpc(amqp_uri)
+def plain_rpc(suite, component_uris: dict[str, str]) -> Iterator[PlainRpc]:
+    # The gateway's real credentials: the one caller the catalog's admin RPCs accept, so only
+    # the forged headers stand between this client and them.
+    client = PlainRpc(component_uris["gateway"])
     yield client
     client.close()
 

@@ -12,6 +12,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+import broker_users  # noqa: E402
+
 SERVICES = ("auth", "catalog", "payments")
 BROKER_HOST = os.environ.get("TEST_AMQP_HOST", "127.0.0.1:5672")
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+psycopg2://postgres@127.0.0.1:5432")
@@ -29,9 +32,29 @@ def _rabbitmqctl(*args: str) -> None:
 
 
 def create_vhost(name: str) -> str:
+    """A vhost where `guest` (the tests' own tooling, never a component) may do anything."""
     _rabbitmqctl("add_vhost", name)
     _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
     return f"amqp://guest:guest@{BROKER_HOST}/{name}"
+
+
+def component_uris(amqp_uri: str) -> dict[str, str]:
+    """{component: AMQP URI}: each component's own user, with the permissions of
+    deploy/rabbitmq/permissions.json on the vhost of `amqp_uri` (as `make run` makes them)."""
+    env: dict[str, str] = {k: v for k, v in os.environ.items() if not k.endswith("_AMQP_URI")}
+    broker_users.provision(env, amqp_uri)
+    return {name: env[f"{name.upper()}_AMQP_URI"] for name in broker_users.components()}
+
+
+def vhost_env(name: str) -> dict[str, str]:
+    """A new vhost: AMQP_URI (the tests' guest) and every component's own URI on it."""
+    uri = create_vhost(name)
+    return {"AMQP_URI": uri, **component_env(component_uris(uri))}
+
+
+def component_env(uris: dict[str, str]) -> dict[str, str]:
+    """`<COMPONENT>_AMQP_URI` for each component: what run.py hands each child as AMQP_URI."""
+    return {f"{name.upper()}_AMQP_URI": uri for name, uri in uris.items()}
 
 
 def delete_vhost(name: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pika
 import pytest
 
 from gateway.rpc import RpcClient
@@ -28,6 +29,10 @@ STOP_TIMEOUT = 10.0
 class ProbeProcess:
     def __init__(self, env: dict[str, str], log_path: Path, name: str = "probe") -> None:
         self.env = {**env, "PROBE_NAME": name}
+        # The probe is a test-only service on the tests' own broker user: callers (this
+        # process's RpcClients) believe its replies only when told who it is.
+        os.environ[f"{name.upper()}_BUS_USER"] = str(
+            pika.URLParameters(self.env["AMQP_URI"]).credentials.username)
         self.log_path = log_path
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None

@@ -25,6 +25,7 @@ from tests.support import infra
 
 sys.path.insert(0, str(infra.ROOT / "deploy" / "local"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from broker_users import component_env
 from edge_support import running_gateway, stop
 from prepare import declare_topology
 from run import commands
@@ -38,7 +39,7 @@ WINDOW = 5.0
 def catalog_env(tmp_path) -> Iterator[dict[str, str]]:
     name = infra.unique("breaker")
     database = f"{name}_catalog"
-    env = {**os.environ, "AMQP_URI": infra.create_vhost(name), "PYTHONUNBUFFERED": "1",
+    env = {**os.environ, **infra.vhost_env(name), "PYTHONUNBUFFERED": "1",
            "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands", "RATE_LIMIT_ENABLED": "false"}
     try:
         env["CATALOG_DATABASE_URL"] = infra.create_database(database)
@@ -53,7 +54,8 @@ def catalog_env(tmp_path) -> Iterator[dict[str, str]]:
 @contextlib.contextmanager
 def catalog_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("ab") as log:
-        process = subprocess.Popen(commands()["catalog"], env=env, stdout=log,
+        process = subprocess.Popen(commands()["catalog"],
+                                   env=component_env(env, "catalog"), stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield process

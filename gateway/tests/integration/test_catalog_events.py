@@ -18,8 +18,8 @@ import pytest
 
 from gateway.cache import ReadCache
 from gateway.cache_events import CacheInvalidator
-from gateway.rpc import RpcClient
 from shared import wire
+from tests.security.test_forged_amqp import PlainRpc
 from tests.support.faultproxy import FaultProxy
 from tests.support.suite import free_port
 
@@ -49,12 +49,17 @@ def create(http, admin, stock):
 
 
 async def _rpc(amqp_uri, method, *args):
-    client = RpcClient(amqp_uri, timeout=5)
-    await client.start()
-    try:
-        return await client.call("catalog", method, *args)
-    finally:
-        await client.stop()
+    # As payments, the one caller the reservation RPCs accept (its own broker user).
+    def call():
+        client = PlainRpc(amqp_uri)
+        try:
+            reply = client.call("catalog", method, {}, *args)
+        finally:
+            client.close()
+        assert reply["error"] is None, reply
+        return reply["result"]
+
+    return await asyncio.to_thread(call)
 
 
 async def _publish(amqp_uri, event_type, payload, times):
@@ -62,7 +67,8 @@ async def _publish(amqp_uri, event_type, payload, times):
 
 
 def _publish_blocking(amqp_uri, event_type, payload, times):
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    params = pika.URLParameters(amqp_uri)  # payments' own user, as its relay publishes
+    connection = pika.BlockingConnection(params)
     try:
         channel = connection.channel()
         channel.confirm_delivery()
@@ -71,7 +77,8 @@ def _publish_blocking(amqp_uri, event_type, payload, times):
             channel.basic_publish("payments.events", event_type, wire.dumpb(payload),
                                   pika.BasicProperties(content_type="application/json",
                                                        message_id=payload["event_id"],
-                                                       delivery_mode=2))
+                                                       delivery_mode=2,
+                                                       user_id=params.credentials.username))
     finally:
         connection.close()
 
@@ -91,7 +98,7 @@ def wait_for(check, what):
 
 
 def test_payment_events_commit_then_restock_once(http, admin, suite_env):
-    uri = suite_env["AMQP_URI"]
+    uri = suite_env["PAYMENTS_AMQP_URI"]
     product = create(http, admin, stock=5)
     pid, payment = product["id"], str(uuid.uuid4())
     asyncio.run(_rpc(uri, "reserve_stock", payment, [{"product_id": pid, "quantity": 2}]))

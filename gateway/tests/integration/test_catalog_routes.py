@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from gateway.rpc import RpcClient
+from tests.security.test_forged_amqp import PlainRpc
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,8 @@ def test_writes_need_an_admin(http, admin, customer):
 
 def test_a_plain_amqp_client_cannot_create_products(suite_env):
     async def call():
-        client = RpcClient(suite_env["AMQP_URI"], timeout=5)
+        # The gateway's own credentials (a caller catalog accepts), but no access token.
+        client = RpcClient(suite_env["GATEWAY_AMQP_URI"], timeout=5)
         await client.start()
         try:
             return await client.call("catalog", "create_product", new_product())
@@ -128,16 +130,14 @@ def test_bad_input(http, admin):
 def test_stock_adjustments_refuse_to_drop_below_reserved(http, admin, suite_env):
     pid = create(http, admin, stock=5)["id"]
 
-    async def reserve():
-        client = RpcClient(suite_env["AMQP_URI"], timeout=5)
-        await client.start()
-        try:
-            return await client.call("catalog", "reserve_stock", f"gw-{pid}",
-                                     [{"product_id": pid, "quantity": 4}])
-        finally:
-            await client.stop()
-
-    assert asyncio.run(reserve())["status"] == "active"
+    # As payments, the one caller catalog's reservation RPCs accept.
+    client = PlainRpc(suite_env["PAYMENTS_AMQP_URI"])
+    try:
+        reply = client.call("catalog", "reserve_stock", {}, f"gw-{pid}",
+                            [{"product_id": pid, "quantity": 4}])
+    finally:
+        client.close()
+    assert reply["result"]["status"] == "active", reply
     assert http.get(f"/products/{pid}").json()["available"] == 1
     refused = http.post(f"/products/{pid}/stock", json={"delta": -2, "reason": "damaged"},
                         headers=admin)

@@ -25,6 +25,7 @@ from tests.support import infra
 from tests.support.suite import free_port
 
 sys.path.insert(0, str(infra.ROOT / "deploy" / "local"))
+from broker_users import component_env
 from prepare import prepare
 from run import commands
 
@@ -40,7 +41,7 @@ class Processes:
     def start(self, name: str, **extra: str) -> None:
         with (self.logs / f"{name}.log").open("ab") as log:
             self.running[name] = subprocess.Popen(
-                commands()[name], env={**self.env, **extra}, stdout=log,
+                commands()[name], env=component_env({**self.env, **extra}, name), stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout: float = 90.0) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import ssl
 import time
 import uuid
@@ -245,7 +246,12 @@ class Capture:
 
     def __init__(self, amqp_uri: str) -> None:
         self.service = f"capture_{uuid.uuid4().hex[:8]}"
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        params = pika.URLParameters(amqp_uri)
+        # A test-only service on the tests' broker user: the client believes its replies only
+        # when told that is who the service is (shared.messaging.identity).
+        self.user = str(params.credentials.username)
+        os.environ[f"{self.service.upper()}_BUS_USER"] = self.user
+        self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         self.channel.exchange_declare("nameko-rpc", "topic", durable=True)
         self.queue = self.channel.queue_declare("", exclusive=True).method.queue
@@ -262,7 +268,8 @@ class Capture:
 
     def answer(self, properties: Any, body: bytes) -> None:
         self.channel.basic_publish("nameko-rpc", properties.reply_to, body, pika.BasicProperties(
-            correlation_id=properties.correlation_id, content_type="application/json"))
+            correlation_id=properties.correlation_id, content_type="application/json",
+            user_id=self.user))
 
     def close(self) -> None:
         self.connection.close()
@@ -298,6 +305,7 @@ def test_the_request_on_the_wire_and_the_replies_it_may_get(amqp_uri, capture, l
     assert method.exchange == "nameko-rpc" and method.routing_key == f"{capture.service}.do"
     assert properties.content_type == "application/json"
     assert properties.content_encoding == "utf-8"
+    assert properties.user_id == capture.user  # who is calling, as the broker verified
     assert properties.correlation_id and properties.message_id == properties.correlation_id
     assert properties.reply_to == out["reply_to"]
     assert properties.headers == {"nameko.request_id": "req-1"}  # empty values left out

@@ -24,9 +24,12 @@ class AccessTokens:
 
     def issue(self, user_id: uuid.UUID, roles: tuple[str, ...]) -> tuple[str, int]:
         key = self.keys.signing
-        now = int(self._clock())
+        now_ms = int(self._clock() * 1000)
+        now = now_ms // 1000
+        # iat_ms: a revocation in the same second as a new login must not refuse that login.
         claims = {"iss": self.issuer, "aud": self.audience, "sub": str(user_id), "iat": now,
-                  "exp": now + self.ttl, "jti": uuid.uuid4().hex, "roles": list(roles)}
+                  "iat_ms": now_ms, "exp": now + self.ttl, "jti": uuid.uuid4().hex,
+                  "roles": list(roles)}
         token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM,
                            headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE})
         return token, self.ttl

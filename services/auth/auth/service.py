@@ -35,6 +35,7 @@ from auth.schemas import (
 )
 from shared.db import UnitOfWorkFactory, make_engine
 from shared.errors import NotFound, Unauthorized
+from shared.messaging.identity import GATEWAY, VERIFIERS
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
@@ -104,32 +105,32 @@ class AuthService(HealthMixin):
         identity = built.verifier.verify(token)
         return {"user_id": identity.user_id, "roles": list(identity.roles)}
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=VERIFIERS)  # type: ignore[untyped-decorator]
     def get_jwks(self) -> dict[str, Any]:
         built: Runtime = self.runtime
         return built.keys.jwks()
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def register(self, email: Any, password: Any, display_name: Any = None) -> dict[str, Any]:
         data = parse(Registration, email=email, password=password, display_name=display_name)
         return user_json(use_cases.register(self._deps(), data))
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def login(self, email: Any, password: Any) -> dict[str, Any]:
         pair = use_cases.login(self._deps(), parse(Credentials, email=email, password=password))
         return _pair_json(pair)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def refresh(self, refresh_token: Any) -> dict[str, Any]:
         data = parse(RefreshToken, refresh_token=refresh_token)
         return _pair_json(use_cases.refresh(self._deps(), data.refresh_token))
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def logout(self, refresh_token: Any) -> None:
         data = parse(RefreshToken, refresh_token=refresh_token)
         use_cases.logout(self._deps(), data.refresh_token)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def me(self) -> dict[str, Any]:
         identity = self.principal.identity()
         try:
@@ -138,7 +139,7 @@ class AuthService(HealthMixin):
             raise Unauthorized("The account no longer exists.") from None
         return user_json(user)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def set_roles(self, user_id: Any, roles: Any) -> dict[str, Any]:
         self.principal.require_role("admin")
         data = parse(RoleChange, user_id=user_id, roles=roles)

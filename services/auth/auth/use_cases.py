@@ -125,6 +125,7 @@ def logout(deps: Deps, token: str) -> None:
         record = tx.refresh.lock(hash_refresh_token(token))
         if record is not None:
             tx.refresh.revoke_family(record.family_id)
+            _revoke_sessions(deps, tx, record.user_id, "logout")
 
 
 def get_user(deps: Deps, user_id: uuid.UUID) -> UserRecord:
@@ -146,7 +147,16 @@ def set_roles(deps: Deps, user_id: uuid.UUID, roles: list[str]) -> UserRecord:
         updated = tx.users.set_roles(user_id, wanted)
         assert updated is not None
         tx.events.record("user_roles_changed", {"user_id": str(user_id), "roles": list(wanted)})
+        _revoke_sessions(deps, tx, user_id, "roles_changed")
     return updated
+
+
+def _revoke_sessions(deps: Deps, tx: Tx, user_id: uuid.UUID, reason: str) -> None:
+    """Access tokens issued until now stop counting everywhere within seconds (the event), not
+    at their expiry; the user's next refresh or login gets a fresh one."""
+    not_before_ms = int(deps.clock().timestamp() * 1000) + 1
+    tx.events.record("user_sessions_revoked", {"user_id": str(user_id), "reason": reason,
+                                               "not_before_ms": not_before_ms})
 
 
 def _issue(deps: Deps, tx: Tx, user: UserRecord, family_id: uuid.UUID) -> TokenPair:

@@ -19,6 +19,7 @@ from catalog.db import AutocommitSales, CatalogTx
 from catalog.reads import ProductReader
 from shared.contracts.events import PaymentRefunded, PaymentSucceeded
 from shared.db import UnitOfWorkFactory
+from shared.messaging.identity import GATEWAY, PAYMENTS
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
@@ -68,7 +69,7 @@ class CatalogService(HealthMixin):
     def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]:
         return use_cases.get_products(_reader(self.db), schemas.product_ids(product_ids))
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def list_products(self, limit: int = 20, cursor: str | None = None, q: str | None = None,
                       category: str | None = None) -> dict[str, Any]:
         query = schemas.parse(schemas.ListQuery,
@@ -76,14 +77,14 @@ class CatalogService(HealthMixin):
         return use_cases.list_products(_reader(self.db), query)
 
     # --- product writes: admin only ---------------------------------------------------------
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def create_product(self, product: dict[str, Any]) -> dict[str, Any]:
         self.principal.require_role("admin")
         new = schemas.parse(schemas.NewProduct, product)
         with self._tx() as tx:
             return use_cases.create_product(tx, new)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def update_product(self, product_id: str, changes: dict[str, Any],
                        expected_version: int | None = None) -> dict[str, Any]:
         self.principal.require_role("admin")
@@ -92,14 +93,14 @@ class CatalogService(HealthMixin):
         with self._tx() as tx:
             return use_cases.update_product(tx, pid, fields, expected)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def delete_product(self, product_id: str) -> None:
         self.principal.require_role("admin")
         pid = schemas.product_id(product_id)
         with self._tx() as tx:
             use_cases.delete_product(tx, pid)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def adjust_stock(self, product_id: str, delta: int, reason: str) -> dict[str, Any]:
         self.principal.require_role("admin")
         pid = schemas.product_id(product_id)
@@ -108,7 +109,7 @@ class CatalogService(HealthMixin):
             return use_cases.adjust_stock(tx, pid, change)
 
     # --- reservations: service to service (payments), keyed by the caller's reservation id --
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=PAYMENTS)  # type: ignore[untyped-decorator]
     def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]],
                       with_products: bool = False) -> dict[str, Any]:
         request = schemas.parse(schemas.Reservation,
@@ -118,18 +119,18 @@ class CatalogService(HealthMixin):
                                               settings().reservation_ttl_seconds,
                                               with_products=with_products is True)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=PAYMENTS)  # type: ignore[untyped-decorator]
     def get_reservation(self, reservation_id: str) -> dict[str, Any]:
         with self._tx() as tx:
             return reservations.get_reservation(tx, schemas.reservation_id(reservation_id))
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=PAYMENTS)  # type: ignore[untyped-decorator]
     def commit_reservation(self, reservation_id: str) -> dict[str, Any]:
         rid = schemas.reservation_id(reservation_id)
         with self._tx() as tx:
             return reservations.commit_reservation(tx, rid)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=PAYMENTS)  # type: ignore[untyped-decorator]
     def release_reservation(self, reservation_id: str) -> dict[str, Any]:
         rid = schemas.reservation_id(reservation_id)
         with self._tx() as tx:

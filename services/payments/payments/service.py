@@ -30,6 +30,7 @@ from payments.core import Actor, Deps
 from payments.provider import RetryingProvider
 from payments.simulator import CardSimulator
 from shared.errors import Forbidden
+from shared.messaging.identity import GATEWAY
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
@@ -65,12 +66,12 @@ class PaymentsService(HealthMixin):
         identity = self.principal.identity()
         return Actor(uuid.UUID(identity.user_id), identity.has_role("admin"))
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def checkout(self, idempotency_key: str, request: dict[str, Any]) -> dict[str, Any]:
         actor = self._actor()
         return use_cases.checkout(self._deps(), actor, idempotency_key, request).to_wire()
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def refund(self, payment_id: str, idempotency_key: str,
                request: dict[str, Any] | None = None) -> dict[str, Any]:
         actor = self._actor()
@@ -85,17 +86,17 @@ class PaymentsService(HealthMixin):
     def get_payment(self, payment_id: str) -> dict[str, Any]:
         return queries.get_payment(self.db, self._actor(), payment_id)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def list_payments(self, limit: int = 20, cursor: str | None = None,
                       user_id: str | None = None) -> dict[str, Any]:
         return queries.list_payments(self.db, self._actor(),
                                      {"limit": limit, "cursor": cursor, "user_id": user_id})
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def spent_totals(self, user_id: str | None = None) -> list[dict[str, Any]]:
         return queries.spent(self.db, self._actor(), user_id)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def reconcile(self) -> list[dict[str, Any]]:
         self.principal.require_role("admin")
         return queries.reconcile(self.db)

@@ -46,6 +46,15 @@ class UserRolesChanged(Event):
     roles: list[Text]
 
 
+class UserSessionsRevoked(Event):
+    """Every access token of the user issued before `not_before_ms` (epoch ms) is void: a
+    logout or a role change (shared.revocations)."""
+
+    user_id: uuid.UUID
+    not_before_ms: int = Field(ge=0)
+    reason: Text
+
+
 class ProductCreated(Event):
     product_id: uuid.UUID
     sku: Text
@@ -106,6 +115,7 @@ class PaymentRefunded(Event):
 CONTRACTS: dict[tuple[str, str], type[Event]] = {
     ("auth.events", "user_registered"): UserRegistered,
     ("auth.events", "user_roles_changed"): UserRolesChanged,
+    ("auth.events", "user_sessions_revoked"): UserSessionsRevoked,
     ("catalog.events", "product_created"): ProductCreated,
     ("catalog.events", "product_updated"): ProductUpdated,
     ("catalog.events", "product_deleted"): ProductDeleted,

@@ -19,6 +19,7 @@ import amqp
 from kombu.connection import Connection
 
 from shared import wire
+from shared.messaging.identity import connection_user
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class ConfirmingPublisher:
     def __init__(self, amqp_uri: str, confirm_timeout: float = 10.0,
                  on_connect: Callable[[Connection], None] | None = None) -> None:
         self._uri = amqp_uri
+        self._user = connection_user(amqp_uri)  # stamped as user_id; the broker checks it
         self._timeout = confirm_timeout
         # e.g. declare_topology: an undeclared exchange would close the channel (404).
         self._on_connect = on_connect
@@ -62,7 +64,7 @@ class ConfirmingPublisher:
         tags: list[int] = []
         try:
             for message in messages:
-                channel.basic_publish(_amqp_message(message), exchange=message.exchange,
+                channel.basic_publish(_amqp_message(message, self._user), exchange=message.exchange,
                                       routing_key=message.routing_key)
                 self._tag += 1
                 tags.append(self._tag)
@@ -135,8 +137,8 @@ class ConfirmingPublisher:
         log.warning("broker refused %d message(s); they will be sent again", len(lost))
 
 
-def _amqp_message(message: Outgoing) -> amqp.Message:
-    properties: dict[str, Any] = {"delivery_mode": 2,
+def _amqp_message(message: Outgoing, user: str) -> amqp.Message:
+    properties: dict[str, Any] = {"delivery_mode": 2, "user_id": user,
                                   "application_headers": dict(message.headers)}
     if message.message_id:
         properties["message_id"] = message.message_id

@@ -18,6 +18,7 @@ from shared import wire
 from shared.contracts.events import Event, InvalidEvent, validate_event
 from shared.messaging import names
 from shared.messaging.confirms import Outgoing
+from shared.messaging.identity import sender
 from shared.messaging.topology import Subscription
 
 
@@ -39,6 +40,19 @@ class Delivery:
     content_type: str | None
     message_id: str | None
     headers: dict[str, Any] = field(default_factory=dict)
+    publisher: str | None = None  # the broker user that published the original
+
+    @classmethod
+    def received(cls, body: bytes, content_type: str | None, properties: dict[str, Any],
+                 headers: dict[str, Any], own_user: str) -> Delivery:
+        """A delivery from the broker; a copy this subscriber republished (a retry) names its
+        original publisher in a header, which only this subscriber's own user could set."""
+        user = sender(properties)
+        if user == own_user:
+            original = headers.get(names.ORIGINAL_USER)
+            user = original if isinstance(original, str) else user
+        return cls(body=body, content_type=content_type or None,
+                   message_id=properties.get("message_id"), headers=headers, publisher=user)
 
     @property
     def failures(self) -> int:
@@ -93,6 +107,8 @@ def parked_copy(subscription: Subscription, delivery: Delivery, error: str,
 
 def _copy(delivery: Delivery, exchange: str, routing_key: str, headers: dict[str, Any],
           expiration_ms: int | None = None) -> Outgoing:
+    if delivery.publisher is not None:
+        headers = {**headers, names.ORIGINAL_USER: delivery.publisher}
     return Outgoing(exchange=exchange, routing_key=routing_key, body=delivery.body,
                     message_id=delivery.message_id, headers=headers,
                     expiration_ms=expiration_ms, content_type=delivery.content_type)

@@ -4,7 +4,8 @@ the ops CLI and operators all agree.
 For a consuming queue Q:
 - its dead letters go to exchange DLX with routing key Q, into queue `Q.dlq`;
 - delayed retries go to exchange RETRY with routing key Q, into queue `Q.retry`, which
-  dead-letters back to Q through the default exchange when a message's TTL runs out.
+  dead-letters back to Q through exchange REQUEUE (key Q) when a message's TTL runs out: not
+  through the default exchange, which no service user may write to (docs/security.md).
 Parked messages carry the PARKED_* headers.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 RPC_EXCHANGE = "nameko-rpc"
 DLX = "suite.dlx"
 RETRY_EXCHANGE = "suite.retry"
+REQUEUE_EXCHANGE = "suite.requeue"
 
 PARKED_ERROR = "x-suite-error"
 PARKED_ATTEMPTS = "x-suite-attempts"
@@ -20,6 +22,9 @@ PARKED_QUEUE = "x-suite-original-queue"
 PARKED_EXCHANGE = "x-suite-original-exchange"
 PARKED_ROUTING_KEY = "x-suite-original-routing-key"
 PARKED_AT = "x-suite-parked-at"
+# On a retried or parked copy (which the subscriber itself republishes): who published the
+# original, as its verified `user_id` said.
+ORIGINAL_USER = "x-suite-original-user"
 
 
 def event_exchange(source_service: str) -> str:

@@ -127,14 +127,20 @@ def _queue(name: str, on: Exchange, key: str, arguments: dict[str, str] | None =
 
 def _entities() -> list[Exchange | Queue]:
     dlx, retry = exchange(names.DLX, "direct"), exchange(names.RETRY_EXCHANGE, "direct")
-    entities: list[Exchange | Queue] = [dlx, retry]
+    requeue = exchange(names.REQUEUE_EXCHANGE, "direct")
+    entities: list[Exchange | Queue] = [dlx, retry, requeue]
     entities += [exchange(name) for name in event_exchanges()]
     for sub in sorted(set(subscriptions()), key=lambda s: s.queue):
         entities.append(handler_queue(sub))
+        # Also bound on the requeue exchange under its own name: where its retry queue returns
+        # a message once the delay is over.
+        entities.append(Queue(sub.queue, requeue, routing_key=sub.queue, durable=True,  # type: ignore[no-untyped-call]
+                              queue_arguments=handler_queue_arguments(sub.queue)))
         # The retry queue holds a message for its per-message TTL, then dead-letters it back to
-        # the handler queue through the default exchange.
+        # the handler queue through the requeue exchange.
         entities.append(_queue(names.retry_queue(sub.queue), retry, sub.queue, {
-            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": sub.queue}))
+            "x-dead-letter-exchange": names.REQUEUE_EXCHANGE,
+            "x-dead-letter-routing-key": sub.queue}))
     for queue in all_queues() + rpc_queues():
         entities.append(_queue(names.dead_letter_queue(queue), dlx, queue))
     return entities

@@ -21,6 +21,8 @@ from eventlet.semaphore import Semaphore
 from kombu.connection import Connection
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 
+from shared.messaging.identity import connection_user
+
 BROKER_ERRORS = (kombu.exceptions.OperationalError, amqp.exceptions.AMQPError, OSError)
 CONNECT_TIMEOUT = 2.0
 
@@ -37,10 +39,13 @@ class PublishChannel:
         self._connection: Connection | None = None
         self._channel: Any = None
         self._returned = False
+        # Stamped on every message; the broker checks it against the login (docs/security.md).
+        self.user = connection_user(config[AMQP_URI_CONFIG_KEY])
 
     def publish(self, message: amqp.Message, exchange: str, routing_key: str,
                 mandatory: bool = False) -> None:
         """Raises Unroutable (confirms + mandatory only) or one of BROKER_ERRORS."""
+        message.properties["user_id"] = self.user
         with self._lock:
             try:
                 self._publish(message, exchange, routing_key, mandatory)

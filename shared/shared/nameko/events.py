@@ -5,6 +5,8 @@ forever with `requeue_on_error`) and declares its queue only once the subscriber
 - The queue is the one in the topology registry (shared.messaging.topology), declared by every
   process at startup, so nothing is published to a queue that does not exist yet.
 - Bodies are decoded here, not by kombu, so a malformed message is parked, never crashes.
+- An event is applied only if the source service's broker user published it (its verified
+  `user_id`, shared.messaging.identity); any other is parked with a warning naming the sender.
 - A failing handler is retried later through the retry queue, then parked with its error
   (shared.messaging.delivery); the queue keeps flowing meanwhile.
 - The ack comes after the handler: a process killed mid-handler gets the event again, so
@@ -19,12 +21,14 @@ import logging
 from functools import partial
 from typing import Any
 
+from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import Entrypoint
 
 from shared.messaging import delivery as dl
 from shared.messaging import topology
 from shared.messaging.confirms import Outgoing
+from shared.messaging.identity import component_user, connection_user
 from shared.nameko.event_consumer import EventConsumer
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ class EventHandler(Entrypoint):  # type: ignore[misc]
         # Refuses to start a handler whose subscription is not declared up front.
         self.subscription = topology.find(self.source_service, self.event_type,
                                           self.container.service_name, self.method_name)
+        self._own_user = connection_user(self.container.config[AMQP_URI_CONFIG_KEY])
+        self._owner = component_user(self.source_service)
         self.consumer.register_provider(self)
 
     def stop(self) -> None:
@@ -59,11 +65,14 @@ class EventHandler(Entrypoint):  # type: ignore[misc]
     def handle_message(self, message: Any) -> None:
         """Called by the consumer loop for each delivery; must not raise."""
         assert self.subscription is not None
-        delivery = _delivery(message)
+        delivery = _delivery(message, self._own_user)
         try:
+            if delivery.publisher != self._owner:
+                raise dl.Malformed(f"published by broker user {delivery.publisher or '(none)'}"
+                                   f", not {self._owner}")
             event = dl.decode(self.subscription, delivery)
         except dl.Malformed as exc:
-            log.warning("parking a malformed message from %s: %s", self.subscription.queue, exc)
+            log.warning("parking a message from %s: %s", self.subscription.queue, exc)
             self.container.spawn_managed_thread(partial(
                 self._settle, message, dl.parked_copy(self.subscription, delivery,
                                                       f"Malformed: {exc}"[:500], attempts=0)))
@@ -102,13 +111,13 @@ class EventHandler(Entrypoint):  # type: ignore[misc]
             self.consumer.requeue(message)
 
 
-def _delivery(message: Any) -> dl.Delivery:
+def _delivery(message: Any, own_user: str) -> dl.Delivery:
     body = message.body
     if isinstance(body, str):  # py-amqp decodes bodies that declare a content_encoding
         body = body.encode(message.content_encoding or "utf-8", errors="surrogateescape")
-    return dl.Delivery(body=bytes(body or b""), content_type=message.content_type or None,
-                       message_id=message.properties.get("message_id"),
-                       headers=dict(message.headers or {}))
+    return dl.Delivery.received(bytes(body or b""), message.content_type,
+                                dict(message.properties or {}),
+                                dict(message.headers or {}), own_user)
 
 
 event_handler = EventHandler.decorator

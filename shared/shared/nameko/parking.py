@@ -18,6 +18,7 @@ from kombu.pools import connections
 from nameko.constants import DEFAULT_TRANSPORT_OPTIONS
 
 from shared.messaging import names
+from shared.messaging.identity import connection_user
 from shared.nameko.envelope import raw_body
 
 _KEPT = ("correlation_id", "reply_to", "message_id", "timestamp", "type", "app_id", "priority")
@@ -62,7 +63,8 @@ def park(amqp_uri: str, queue: str, message: Any, reason: str, *, ssl: Any = Non
             raw_body(message), content_type=message.content_type,
             content_encoding=message.content_encoding,
             headers=parked_headers(message, queue, reason),
-            properties={**properties, "delivery_mode": _PERSISTENT})
+            properties={**properties, "delivery_mode": _PERSISTENT,
+                        "user_id": connection_user(amqp_uri)})
         # Mandatory + confirms: returns only once the DLQ holds the copy, raises otherwise.
         channel.basic_publish(amqp_message, exchange=names.DLX, routing_key=queue,
                               mandatory=True)

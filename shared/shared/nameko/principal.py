@@ -12,24 +12,28 @@ The caller (the gateway's `upstream.call`, or a service acting on a user's behal
 forwards context data to nested calls) sends the raw access token in the context header
 `nameko.authorization`. Nothing else counts: `nameko.user_id`, `nameko.roles` or any other
 header a plain AMQP client can set grants nothing, because only a signature auth made does.
-The JWKS comes from `auth.get_jwks` over RPC, cached and refreshed on an unknown kid at most
-once per few seconds; the auth service itself passes `jwks_from="<its key dependency>"`.
+The JWKS comes from `auth.get_jwks` over RPC (a reply counts only if auth's broker user sent
+it: shared.nameko.service_rpc), cached and refreshed on an unknown kid at most once per few
+seconds; the auth service itself passes `jwks_from="<its key dependency>"`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.errors import Forbidden, Unauthorized
+from shared.nameko.revocation_feed import RevocationFeed
+from shared.nameko.service_rpc import ServiceRpc
 from shared.token_cache import VerifiedTokens
 from shared.tokens import Identity, TokenVerifier
 
 CONTEXT_KEY = "authorization"
 JWKS_SERVICE, JWKS_METHOD = "auth", "get_jwks"
+_NO_CONTEXT = SimpleNamespace(context_data={})  # a key fetch acts for no user
 
 
 class Verifies(Protocol):
@@ -69,7 +73,16 @@ class Caller:
         return identity
 
 
+class _KeySetRpc(ServiceRpc):
+    """ServiceRpc as a sub-extension of Principal (nameko binds those without a name)."""
+
+    def bind(self, container: Any, attr_name: str = "jwks_rpc") -> Any:
+        return super().bind(container, attr_name)
+
+
 class Principal(DependencyProvider):  # type: ignore[misc]
+    revocation_feed = RevocationFeed()
+
     def __init__(self, jwks_from: str | None = None, timeout: float = 5.0,
                  refresh_interval: float = 5.0, cache_seconds: float = 30.0) -> None:
         self._jwks_from = jwks_from
@@ -78,11 +91,14 @@ class Principal(DependencyProvider):  # type: ignore[misc]
         self._cache_seconds = cache_seconds
         self.verifier: TokenVerifier | None = None
         self._tokens: Verifies | None = None
+        if jwks_from is None:  # a sub-extension: nameko binds, starts and stops it with us
+            self.jwks_rpc = _KeySetRpc(JWKS_SERVICE, timeout=timeout)
 
     def setup(self) -> None:
         self.verifier = TokenVerifier(self._fetch_jwks, refresh_interval=self._refresh_interval)
-        self._tokens = (VerifiedTokens(self.verifier, self._cache_seconds)
-                        if self._cache_seconds > 0 else self.verifier)
+        # With cache_seconds 0 nothing is remembered, but revocations still count.
+        self._tokens = VerifiedTokens(self.verifier, self._cache_seconds,
+                                      revocations=self.revocation_feed.revocations)
 
     def get_dependency(self, worker_ctx: Any) -> Caller:
         assert self._tokens is not None, "Principal used before setup()"
@@ -91,9 +107,7 @@ class Principal(DependencyProvider):  # type: ignore[misc]
     def _fetch_jwks(self) -> Mapping[str, Any]:
         if self._jwks_from is not None:
             return self._local_jwks(self._jwks_from)
-        config = self.container.config
-        with ServiceRpcProxy(JWKS_SERVICE, config, timeout=self._timeout) as auth:
-            jwks: Mapping[str, Any] = getattr(auth, JWKS_METHOD)()
+        jwks: Mapping[str, Any] = self.jwks_rpc.call(_NO_CONTEXT, JWKS_METHOD, (), {})
         return jwks
 
     def _local_jwks(self, name: str) -> Mapping[str, Any]:

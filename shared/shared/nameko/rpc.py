@@ -8,6 +8,14 @@
         @rpc  # type: ignore[untyped-decorator]
         def get_product(self, product_id: str) -> dict[str, Any]: ...
 
+        @rpc(callers=("payments",))  # type: ignore[untyped-decorator]
+        def reserve_stock(self, ...) -> ...: ...
+
+`callers` names the components (shared.messaging.identity) whose broker user may call a
+method; any other caller gets a typed Forbidden and a warning naming it, and the method is
+never run. The service's own user always may (health probes run with it). Without `callers`
+a method is public.
+
 A request that cannot be run (no or unknown content_type, undecodable JSON, no `args`/`kwargs`,
 a bad `nameko.call_id_stack` header) is parked in `rpc-<service>.dlq`, acked, and answered with
 a typed BadRequest when it has a reply_to. Arguments that do not fit the method's signature are
@@ -18,18 +26,21 @@ All the entrypoints of a service must come from here: nameko's and these would b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import partial
 from typing import Any
 
 import eventlet
-from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import BadRequest as NamekoBadRequest
 from nameko.exceptions import IncorrectSignature, MethodNotFound
 from nameko.rpc import Rpc, RpcConsumer
 
-from shared.errors import BadRequest, SuiteError, ValidationFailed
+from shared.errors import BadRequest, Forbidden, SuiteError, ValidationFailed
+from shared.messaging.identity import component_user, connection_user, sender
 from shared.nameko import envelope, parking, replies
+from shared.nameko.channel import BROKER_ERRORS
 from shared.nameko.consumer import DrainingQueueConsumer
 from shared.nameko.service_rpc import ServiceRpc
 from shared.nameko.shutdown import StopDeadline
@@ -101,6 +112,34 @@ class SafeRpcConsumer(RpcConsumer):  # type: ignore[misc]
 class SafeRpc(Rpc):  # type: ignore[misc]
     rpc_consumer = SafeRpcConsumer()
     stop_deadline = StopDeadline()
+
+    def __init__(self, callers: tuple[str, ...] | None = None, **kwargs: Any) -> None:
+        self.callers = callers
+        self._allowed: frozenset[str] = frozenset()
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        if self.callers is not None:
+            own = connection_user(self.container.config[AMQP_URI_CONFIG_KEY])
+            self._allowed = frozenset({own, *(component_user(c) for c in self.callers)})
+        super().setup()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        caller = sender(message.properties)
+        if self.callers is not None and caller not in self._allowed:
+            self._refuse(message, caller)
+            return
+        super().handle_message(body, message)
+
+    def _refuse(self, message: Any, caller: str | None) -> None:
+        method = f"{self.container.service_name}.{self.method_name}"
+        log.warning("refused %s from broker user %s: not an allowed caller", method,
+                    caller or "(none)", extra={"caller": caller, "method": method})
+        with contextlib.suppress(*BROKER_ERRORS):  # the caller then times out; nothing ran
+            replies.send_error(self.rpc_consumer.reply_channel, message,
+                               Forbidden(f"{caller or 'an anonymous caller'} may not call "
+                                         f"{method}"))
+        self.rpc_consumer.queue_consumer.ack_message(message)
 
     def stop(self) -> None:
         # The first thing container.stop() does; from here the stop is bounded in time.

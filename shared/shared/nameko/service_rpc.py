@@ -24,6 +24,7 @@ from nameko.rpc import ReplyListener, get_rpc_exchange
 
 from shared import wire
 from shared.errors import ServiceUnavailable, SuiteError, UpstreamTimeout, error_for_wire
+from shared.messaging.identity import component_user, sender
 from shared.nameko.channel import BROKER_ERRORS, PublishChannel, Unroutable
 from shared.nameko.consumer import DrainingQueueConsumer
 from shared.settings import ServiceSettings
@@ -34,12 +35,34 @@ _TRANSIENT = 1  # a request outlives neither its TTL nor its caller's wait: noth
 
 
 class TimedReplyListener(ReplyListener):  # type: ignore[misc]
+    """nameko's reply listener, believing a reply only from the broker user it expects."""
+
     # Stops and dies within a quarter second, not one (shared.nameko.consumer).
     queue_consumer = DrainingQueueConsumer()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._senders: dict[str, str] = {}
+
+    def expect(self, correlation_id: str, service: str) -> Any:
+        self._senders[correlation_id] = component_user(service)
+        return self.get_reply_event(correlation_id)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        correlation_id = message.properties.get("correlation_id")
+        expected = self._senders.get(correlation_id)
+        if expected is not None and sender(message.properties) != expected:
+            # Anyone may publish to a reply key; only the called service's answer counts.
+            log.warning("dropped a reply from broker user %s; expected %s",
+                        sender(message.properties) or "(none)", expected)
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
 
     def forget(self, correlation_id: str) -> None:
         # A call that timed out must not leave its event behind (nameko's never removes it).
         self._reply_events.pop(correlation_id, None)
+        self._senders.pop(correlation_id, None)
 
 
 class ServiceRpc(DependencyProvider):  # type: ignore[misc]
@@ -72,7 +95,7 @@ class ServiceRpc(DependencyProvider):  # type: ignore[misc]
             content_encoding=wire.CONTENT_ENCODING, correlation_id=correlation_id,
             reply_to=self.reply_listener.routing_key, expiration=str(int(self.timeout * 1000)),
             application_headers=_context_headers(worker_ctx), delivery_mode=_TRANSIENT)
-        reply = self.reply_listener.get_reply_event(correlation_id)
+        reply = self.reply_listener.expect(correlation_id, self.target_service)
         timer = eventlet.Timeout(self.timeout)
         try:
             self._channel.publish(message, get_rpc_exchange(self.container.config).name, target,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pika
 from msgtables import metadata, outbox
@@ -92,7 +93,10 @@ class Service:
         full_env = {**os.environ, "AMQP_URI": amqp_uri, "MSGTEST_DATABASE_URL": msg.db_url,
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE),
                                                                 os.environ.get("PYTHONPATH")])),
-                    "PYTHONWARNINGS": "ignore", **env}
+                    "PYTHONWARNINGS": "ignore",
+                    # The test publishers stand in for payments, on the tests' broker user.
+                    "PAYMENTS_BUS_USER": unquote(urlsplit(amqp_uri).username or "guest"),
+                    **env}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [str(NAMEKO), "run", "--config", str(HERE / "msgtest.yaml"), spec], cwd=HERE,
@@ -122,12 +126,16 @@ class Broker:
     """A blocking pika client on the test's vhost, for raw publishing and inspection."""
 
     def __init__(self, amqp_uri: str) -> None:
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        params = pika.URLParameters(amqp_uri)
+        self.user = str(params.credentials.username)
+        self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         self.channel.confirm_delivery()
 
     def publish(self, exchange: str, routing_key: str, body: bytes,
                 properties: pika.BasicProperties) -> None:
+        # As the publishing service would: user_id = the login (the broker checks it).
+        properties.user_id = properties.user_id or self.user
         self.channel.basic_publish(exchange, routing_key, body, properties)
 
     def counts(self, queue: str) -> tuple[int, int]:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pika
 
@@ -98,6 +99,11 @@ class RawRpc:
             self.connection.close()
 
 
+def bus_users(amqp_uri: str) -> dict[str, str]:
+    user = unquote(urlsplit(amqp_uri).username or "guest")
+    return {f"{name.upper()}_BUS_USER": user for name in ("rpcprobe", "rpcpeer", "rpcrelay")}
+
+
 class NamekoProcess:
     """`nameko run` of the probe services (or the catalog service), in its own session, logging
     to a file."""
@@ -108,7 +114,9 @@ class NamekoProcess:
         self.services = services
         self.env = env
         env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE),
-                                                                  env.get("PYTHONPATH")]))}
+                                                                  env.get("PYTHONPATH")])),
+               # The probe services run on the tests' broker user; callers must know that.
+               **bus_users(env.get("AMQP_URI", ""))}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [str(NAMEKO), "run", "--config", str(config), *services],

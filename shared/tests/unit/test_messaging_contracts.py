@@ -18,6 +18,7 @@ ID = str(uuid.uuid4())
 SAMPLES = {
     "user_registered": {"user_id": ID, "email": "a@example.com"},
     "user_roles_changed": {"user_id": ID, "roles": ["customer", "admin"]},
+    "user_sessions_revoked": {"user_id": ID, "not_before_ms": 1700000000000, "reason": "logout"},
     "product_created": {"product_id": ID, "sku": "SKU-1", "name": "Mug", "price": 1299,
                         "currency": "EUR"},
     "product_updated": {"product_id": ID, "version": 2, "name": "Big mug"},

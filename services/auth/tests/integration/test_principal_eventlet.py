@@ -10,6 +10,7 @@ import pytest
 pytestmark = pytest.mark.eventlet
 
 PASSWORD = "correct horse battery staple"
+GUEST = "guest"  # the tests' broker user (tests/support/infra.create_vhost)
 
 
 def _whoami_service():
@@ -48,6 +49,10 @@ def containers(amqp_uri, database_urls):
 
     os.environ["AUTH_DATABASE_URL"] = database_urls["auth"]
     os.environ["AMQP_URI"] = amqp_uri
+    # Every container here, and this test's client, share the tests' one broker user: say so,
+    # so that auth accepts its calls (it names the gateway as their caller) and whoami
+    # believes auth's key set (shared.messaging.identity).
+    os.environ["AUTH_BUS_USER"] = os.environ["GATEWAY_BUS_USER"] = GUEST
     from auth.config import settings
 
     settings.cache_clear()
@@ -67,10 +72,19 @@ def containers(amqp_uri, database_urls):
 
 @pytest.fixture
 def call(containers):
+    from nameko.rpc import ServiceProxy
     from nameko.standalone.rpc import ServiceRpcProxy
 
+    class StampedRpcProxy(ServiceRpcProxy):
+        """nameko's standalone proxy, publishing with user_id (the broker checks it)."""
+
+        def __init__(self, service_name, *args, **kwargs):
+            super().__init__(service_name, *args, **kwargs)
+            self._proxy = ServiceProxy(self._worker_ctx, service_name, self._reply_listener,
+                                       user_id=GUEST)
+
     def _call(service, method, context=None, **kwargs):
-        with ServiceRpcProxy(service, containers, context_data=context or {}, timeout=15) as p:
+        with StampedRpcProxy(service, containers, context_data=context or {}, timeout=15) as p:
             return getattr(p, method)(**kwargs)
 
     return _call
