@@ -67,8 +67,9 @@ class Supervisor:
             self._spawn(child)
 
     def _spawn(self, child: Child) -> None:
-        process = subprocess.Popen(child.argv, env=self.env_for(self.env, child.name), stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        process = subprocess.Popen(child.argv, env=self.env_for(self.env, child.name),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
         child.process, child.started, child.restart_at = process, time.monotonic(), None
         threading.Thread(target=pump, args=(f"{child.name:<{self.width}} | ", process.stdout),
                          daemon=True).start()
