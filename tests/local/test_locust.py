@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support import infra
 
 pytestmark = pytest.mark.e2e
 LOCUST = infra.ROOT / ".venv-loadtest" / "bin" / "locust"
 
 
-def test_a_short_headless_run_has_no_failures(suite: object, tmp_path: Path) -> None:
+def test_a_short_headless_run_has_no_failures(suite: object, tmp_path: Path,
+                                              suite_env: dict[str, str]) -> None:
     subprocess.run(["make", "-s", "loadtest-install"], cwd=infra.ROOT, check=True, timeout=600)
-    env = {**os.environ, "LOCUST_ADMIN_EMAIL": ADMIN_EMAIL, "LOCUST_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    env = {**os.environ, "LOCUST_ADMIN_EMAIL": suite_env["ADMIN_EMAIL"],
+           "LOCUST_ADMIN_PASSWORD": suite_env["ADMIN_PASSWORD"],
            "LOCUST_PRODUCTS": "3"}
     result = subprocess.run(
         [str(LOCUST), "-f", str(infra.ROOT / "loadtest/locustfile.py"), "--headless",

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support import infra
 
 pytestmark = pytest.mark.e2e
@@ -83,11 +82,11 @@ def rows(db: Path) -> list[tuple[str, int]]:
         return list(conn.execute("SELECT payment_id, deliveries FROM receipts"))
 
 
-def test_each_checkout_reaches_the_outside_consumer_exactly_once(suite: object,
-                                                                  receipts: Path) -> None:
+def test_each_checkout_reaches_the_outside_consumer_exactly_once(
+        suite: object, receipts: Path, suite_env: dict[str, str]) -> None:
     url = suite.url  # type: ignore[attr-defined]
     with httpx.Client(base_url=url, timeout=30) as http:
-        admin = bearer(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+        admin = bearer(http, suite_env["ADMIN_EMAIL"], suite_env["ADMIN_PASSWORD"])
         product = http.post("/products", headers=admin, json={
             "sku": f"RCPT-{uuid.uuid4().hex[:8]}", "name": "Receipt paper", "price": 450,
             "currency": "EUR", "stock": 50}).json()["id"]
