@@ -12,7 +12,7 @@ from fastapi.responses import ORJSONResponse
 from gateway import breaker, headers, problems, ratelimit
 from gateway.config import GatewaySettings, settings
 from gateway.middleware import EdgeMiddleware
-from gateway.routes import auth, bench, catalog, ops, overview, payments
+from gateway.routes import admin, auth, bench, catalog, ops, overview, payments
 from gateway.routing import FastLane, JsonRoute
 from gateway.rpc import RpcClient
 from gateway.shedding import Admission
@@ -58,6 +58,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(payments.router)
     app.include_router(overview.router)
+    app.include_router(admin.router)
     if config.bench_routes:
         app.include_router(bench.router)
     # Two layers of our own (each wraps every request): Admission innermost (shedding before
