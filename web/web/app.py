@@ -81,8 +81,8 @@ def create_app(config: WebSettings | None = None) -> Starlette:
                 AdminRequired: _forbidden, CsrfRefused: _forbidden, HTTPException: _http_error,
                 ValueError: _bad_input}
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers=handlers)  # type: ignore[arg-type]
+                    exception_handlers=handlers)
     app.state.settings = config
-    app.add_middleware(Edge, secure=config.secure_cookies,  # type: ignore[arg-type]
+    app.add_middleware(Edge, secure=config.secure_cookies,
                        session_ttl=config.session_ttl)
     return app

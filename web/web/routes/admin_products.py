@@ -41,6 +41,7 @@ def _price(raw: Any) -> int | str:
 
 def _product_body(data: FormData) -> dict[str, Any]:
     body: dict[str, Any] = {field: str(data.get(field, "")) for field in FIELDS}
+    body["category"] = body["category"].strip() or None  # empty: no category (null clears it)
     body["price"] = _price(data.get("price"))
     return body
 
