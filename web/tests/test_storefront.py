@@ -121,3 +121,17 @@ def test_csrf_is_refused_without_the_token(web, api, new_page, make_products, ta
         assert "did not come from this site" in answer.text()
     page.goto(f"{web}/cart")
     expect(page.get_by_text("Your cart is empty")).to_be_visible()
+
+
+def test_more_appends_the_next_keyset_page_in_place(web, new_page, make_products, tag):
+    make_products(tag, 14)
+    page = new_page()
+    page.goto(f"{web}/?q={tag}")
+    cards = page.locator("#products li.card")
+    expect(cards).to_have_count(12)
+    page.get_by_role("link", name="More products").click()  # htmx: no navigation
+    expect(cards).to_have_count(14)
+    assert page.url == f"{web}/?q={tag}"
+    expect(page.get_by_role("link", name="More products")).to_have_count(0)
+    names = [name.strip() for name in page.locator("#products li.card h2").all_inner_texts()]
+    assert len(set(names)) == 14  # newest first, none twice, none missing

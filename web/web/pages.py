@@ -15,6 +15,7 @@ from web.api import ApiError
 from web.visit import Visit
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.auto_reload = False  # templates change only with a deploy: no stat per render
 
 
 def money(amount: int | None, currency: str = "USD") -> str:
