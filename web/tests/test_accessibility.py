@@ -78,6 +78,14 @@ def test_every_page_has_no_serious_accessibility_violations(web, api, browser, a
                        ("admin-ops", "/admin/ops"), ("not-found", "/nowhere")):
         page.goto(web + path)
         found[name] = audit(page, name)
+    # The conflict: the form was opened at an older version than the one saved meanwhile.
+    page.goto(f"{web}/admin/products/{products[1]['id']}")
+    api.patch(f"/products/{products[1]['id']}", json={"name": f"{tag} renamed"},
+              headers=admin_auth)
+    page.get_by_label("Price (USD)").fill("15.00")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_role("alert").wait_for()
+    found["admin-product-conflict"] = audit(page, "admin-product-conflict")
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto(f"{web}/?q={tag}")
     found["products-phone"] = audit(page, "products-phone")
