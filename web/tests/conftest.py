@@ -12,14 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 CHROMIUM = os.environ.get("WEB_TEST_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
-
-if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it (apt-get install chromium)
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +74,8 @@ def tag() -> str:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():  # CI installs it: apt-get install chromium
+        pytest.skip(f"{CHROMIUM} is not installed")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM,
                                               args=["--no-sandbox", "--disable-gpu"])
