@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from types import SimpleNamespace
 
@@ -10,6 +11,13 @@ import pytest
 
 from web.api import ApiError, Reply
 from web.visit import SignInRequired, Visit
+
+
+def run(coroutine):
+    """asyncio.run on a thread of its own: Playwright's sync API (the browser tests in this
+    session) keeps an event loop running on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class FakeStore:
@@ -79,10 +87,10 @@ def test_an_expiring_token_is_refreshed_once_for_concurrent_pages():
     store, api = FakeStore(), FakeApi()
     _signed_in(store, expires_in=5)
 
-    async def run():
+    async def scenario():
         await asyncio.gather(*(_visit(store, api).call("GET", "/me/overview") for _ in range(5)))
 
-    asyncio.run(run())
+    run(scenario())
     assert api.refreshes == 1  # the others waited for the lock and used the new token
     assert api.calls == ["access-1"] * 5
     assert store.data["s" * 43]["refresh"] == "refresh-1"
@@ -91,7 +99,7 @@ def test_an_expiring_token_is_refreshed_once_for_concurrent_pages():
 def test_a_fresh_token_is_used_as_is():
     store, api = FakeStore(), FakeApi()
     _signed_in(store, expires_in=600)
-    asyncio.run(_visit(store, api).call("GET", "/payments"))
+    run(_visit(store, api).call("GET", "/payments"))
     assert api.refreshes == 0 and api.calls == ["access-0"]
 
 
@@ -99,7 +107,7 @@ def test_a_401_forces_one_refresh_and_a_retry():
     store, api = FakeStore(), FakeApi()
     _signed_in(store, expires_in=600)
     api.revoked_access.add("access-0")
-    asyncio.run(_visit(store, api).call("GET", "/payments"))
+    run(_visit(store, api).call("GET", "/payments"))
     assert api.refreshes == 1 and api.calls == ["access-1"]
 
 
@@ -108,7 +116,7 @@ def test_a_failed_refresh_ends_the_session():
     _signed_in(store, expires_in=1, refresh="dead")
     store.data["s" * 43]["cart"] = {"p": 1}
     with pytest.raises(SignInRequired):
-        asyncio.run(_visit(store, api).call("GET", "/payments"))
+        run(_visit(store, api).call("GET", "/payments"))
     assert "access" not in store.data["s" * 43] and "user" not in store.data["s" * 43]
     assert store.data["s" * 43]["cart"] == {"p": 1}  # the cart survives signing out
 
@@ -117,7 +125,7 @@ def test_saving_a_page_never_restores_a_spent_refresh_token():
     store, api = FakeStore(), FakeApi()
     _signed_in(store, expires_in=600)
 
-    async def run():
+    async def scenario():
         stale = _visit(store, api)
         await stale.data()  # read before the other request refreshes
         _signed_in(store, expires_in=1)
@@ -125,11 +133,11 @@ def test_saving_a_page_never_restores_a_spent_refresh_token():
         (await stale.data())["cart"] = {"p": 2}
         await stale.save()
 
-    asyncio.run(run())
+    run(scenario())
     assert store.data["s" * 43]["refresh"] == "refresh-1"
     assert store.data["s" * 43]["cart"] == {"p": 2}
 
 
 def test_no_session_means_sign_in():
     with pytest.raises(SignInRequired):
-        asyncio.run(_visit(FakeStore(), FakeApi()).call("GET", "/payments"))
+        run(_visit(FakeStore(), FakeApi()).call("GET", "/payments"))
