@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PACKAGES := shared services/auth services/catalog services/payments gateway
+PACKAGES := shared services/auth services/catalog services/payments gateway web
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
 .PHONY: install run demo loadtest loadtest-install test lint typecheck check bench clean constraints
@@ -44,7 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	$(VENV)/bin/mypy -p shared -p gateway -p auth -p catalog -p payments
+	$(VENV)/bin/mypy -p shared -p gateway -p auth -p catalog -p payments -p web
 
 check: lint typecheck
 

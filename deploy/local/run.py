@@ -31,6 +31,8 @@ def commands() -> dict[str, list[str]]:
         for service in SERVICES
     }
     procs["gateway"] = [sys.executable, "-m", "gateway"]
+    # The storefront and admin console (issue 20): a client of the gateway, on WEB_PORT (8080).
+    procs["web"] = [sys.executable, "-m", "web"]
     return procs
 
 
@@ -61,6 +63,8 @@ def main() -> int:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
+    # web: the gateway this run starts, unless WEB_API_URL points elsewhere.
+    env.setdefault("WEB_API_URL", f"http://127.0.0.1:{env.get('GATEWAY_PORT', '8000')}")
     sign_in = development_admin(env)
     supervisor = Supervisor(env, commands(), env_for=component_env)
 

@@ -13,7 +13,7 @@ from gateway import breaker, headers, openapi_document, problems, ratelimit
 from gateway.config import GatewaySettings, settings
 from gateway.middleware import EdgeMiddleware
 from gateway.revocations import RevocationFeed
-from gateway.routes import auth, bench, catalog, ops, overview, payments
+from gateway.routes import admin, auth, bench, catalog, ops, overview, payments
 from gateway.routes.ops import NotReady
 from gateway.routes.payments_schemas import Declined
 from gateway.routing import FastLane, JsonRoute
@@ -69,6 +69,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(payments.router)
     app.include_router(overview.router)
+    app.include_router(admin.router)
     if config.bench_routes:
         app.include_router(bench.router)
     openapi_document.install(app, (Problem, Declined, NotReady))

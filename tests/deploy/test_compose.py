@@ -40,7 +40,7 @@ def container(name: str) -> parity.Container:
 def test_config_validates_with_the_example_env_file() -> None:
     opt_in = {name for name, spec in services().items() if spec.get("profiles")}
     assert opt_in <= {"loadtest"}
-    assert set(services()) - opt_in == {*BACKING, *ONE_SHOTS, *APP_COMPONENTS}
+    assert set(services()) - opt_in == {*BACKING, *ONE_SHOTS, *APP_COMPONENTS, "web"}
 
 
 def test_secrets_have_no_default_so_a_missing_env_file_fails_loudly() -> None:
@@ -54,15 +54,15 @@ def test_no_secret_is_written_in_the_compose_file() -> None:
     for name, spec in raw["services"].items():
         for key, value in (spec.get("environment") or {}).items():
             if any(word in key for word in ("PASSWORD", "PASS", "URI", "URL")) and key not in (
-                    "RABBITMQ_MANAGEMENT_URL",):
+                    "RABBITMQ_MANAGEMENT_URL", "WEB_API_URL"):
                 assert "${" in str(value), f"{name}.{key} must come from the env file"
 
 
 def test_nothing_is_process_unique_so_services_scale() -> None:
     for name, spec in services().items():
         assert "container_name" not in spec, name
-        if name != "gateway":
-            assert not spec.get("ports"), f"only the gateway publishes a port ({name})"
+        if name not in ("gateway", "web"):
+            assert not spec.get("ports"), f"only the gateway and web publish a port ({name})"
         if name in SERVICES:
             assert "hostname" not in spec, name
     assert [p["target"] if isinstance(p, dict) else p for p in services()["gateway"]["ports"]]

@@ -147,9 +147,10 @@ def test_only_the_gateway_is_exposed(overlay: str) -> None:
     assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
     for policy in policies:
         for rule in policy["spec"].get("ingress", []):
-            if not rule.get("from"):
-                assert policy["spec"]["podSelector"] == {
-                    "matchLabels": {"app.kubernetes.io/name": "gateway"}}, policy["metadata"]
+            if not rule.get("from"):  # open to all: the gateway, and the web front end
+                assert policy["spec"]["podSelector"] in (
+                    {"matchLabels": {"app.kubernetes.io/name": "gateway"}},
+                    {"matchLabels": {"app.kubernetes.io/name": "web"}}), policy["metadata"]
             for peer in rule.get("from", []):
                 if policy["metadata"]["name"] == "gateway-ingress":
                     continue  # prod: from the ingress controller's namespace
@@ -237,9 +238,10 @@ def test_commands_are_deploy_local_run_py_commands(overlay: str) -> None:
 def test_dev_runs_its_own_backing_servers_and_prod_none() -> None:
     dev, prod = kustomize("dev"), kustomize("prod")
     assert {s["metadata"]["name"] for s in find(dev, "StatefulSet")} == {"rabbitmq", "postgres"}
-    assert {d["metadata"]["name"] for d in find(dev, "Deployment")} == {*APP_COMPONENTS, "redis"}
+    assert {d["metadata"]["name"] for d in find(dev, "Deployment")} == {
+        *APP_COMPONENTS, "web", "redis"}
     assert not find(prod, "StatefulSet")
-    assert {d["metadata"]["name"] for d in find(prod, "Deployment")} == set(APP_COMPONENTS)
+    assert {d["metadata"]["name"] for d in find(prod, "Deployment")} == {*APP_COMPONENTS, "web"}
 
 
 def test_prod_generates_no_secret_and_each_referenced_secret_has_an_example() -> None:
@@ -253,7 +255,7 @@ def test_prod_generates_no_secret_and_each_referenced_secret_has_an_example() ->
                            if "secretRef" in s}
             referenced |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
                            if "secretKeyRef" in e.get("valueFrom", {})}
-    assert referenced == {f"{c}-secrets" for c in APP_COMPONENTS}
+    assert referenced == {f"{c}-secrets" for c in (*APP_COMPONENTS, "web")}
     for name in referenced:
         example = ROOT / "deploy/env" / f"k8s-{name}.env.example"
         keys = {line.split("=", 1)[0] for line in example.read_text().splitlines()

@@ -31,6 +31,7 @@ class RunningSuite:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    web_url: str = ""
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -61,14 +62,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 @contextlib.contextmanager
 def running_suite(env: dict[str, str], log_path: Path) -> Iterator[RunningSuite]:
     """Run deploy/local/run.py with `env` on a free gateway port until the block ends."""
-    port = free_port()
-    env = {**env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+    port, web_port = free_port(), free_port()
+    # The web front end's sessions: a Redis prefix of this run's own, short-lived.
+    env = {"WEB_REDIS_PREFIX": f"test-web-{web_port}-{os.getpid()}:", "WEB_SESSION_TTL": "3600",
+           **env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
+           "WEB_PORT": str(web_port)}
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, str(ROOT / "deploy/local/run.py")], env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, process, log_path)
-        yield RunningSuite(url, process, log_path)
+        yield RunningSuite(url, process, log_path, f"http://127.0.0.1:{web_port}")
     finally:
         stop(process)

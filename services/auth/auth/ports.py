@@ -37,6 +37,9 @@ class Users(Protocol):
     def insert(self, user: UserRecord) -> bool: ...  # False: the email is taken
     def set_password(self, user_id: uuid.UUID, password_hash: str) -> None: ...
     def set_roles(self, user_id: uuid.UUID, roles: tuple[str, ...]) -> UserRecord | None: ...
+    # Newest first, strictly after `after` (created_at, id); `query` matches email or name.
+    def search(self, query: str | None, after: tuple[dt.datetime, uuid.UUID] | None,
+               limit: int) -> list[UserRecord]: ...
 
 
 class RefreshTokens(Protocol):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -61,6 +62,19 @@ class SqlUsers:
         row = self.session.execute(update(users).where(users.c.id == user_id).values(
             roles=list(roles), updated_at=func.now()).returning(*users.c)).first()
         return _user(row) if row else None
+
+
+    def search(self, query: str | None, after: tuple[dt.datetime, uuid.UUID] | None,
+               limit: int) -> list[UserRecord]:
+        statement = select(users).order_by(users.c.created_at.desc(), users.c.id.desc())
+        if query:
+            pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace(
+                "_", "\\_") + "%"
+            statement = statement.where(or_(users.c.email.ilike(pattern, escape="\\"),
+                                            users.c.display_name.ilike(pattern, escape="\\")))
+        if after is not None:
+            statement = statement.where(tuple_(users.c.created_at, users.c.id) < tuple_(*after))
+        return [_user(row) for row in self.session.execute(statement.limit(limit))]
 
 
 class SqlEvents:

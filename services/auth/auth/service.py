@@ -10,6 +10,8 @@ Public RPCs (arguments are validated; bad ones come back as ValidationFailed wit
 - `refresh(refresh_token)` -> a new pair; `logout(refresh_token)` -> None (family revoked).
 - `me()` -> User of the caller's access token (`nameko.authorization`); Unauthorized.
 - `set_roles(user_id, roles)` -> User; caller must be admin (Forbidden); NotFound, ValidationFailed.
+- `list_users(limit=20, cursor=None, q=None)` -> `{items: [User], next_cursor}`, newest first;
+  admin only (Forbidden); ValidationFailed for a bad limit or cursor (auth.directory).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
-from auth import use_cases
+from auth import directory, use_cases
 from auth.config import settings
 from auth.passwords import HashSlots, with_niceness
 from auth.runtime import Runtime, bootstrap, build
@@ -144,6 +146,11 @@ class AuthService(HealthMixin):
         self.principal.require_role("admin")
         data = parse(RoleChange, user_id=user_id, roles=roles)
         return user_json(use_cases.set_roles(self._deps(), data.user_id, data.roles))
+
+    @rpc  # type: ignore[untyped-decorator]
+    def list_users(self, limit: Any = 20, cursor: Any = None, q: Any = None) -> dict[str, Any]:
+        self.principal.require_role("admin")
+        return directory.list_users(self._deps(), limit=limit, cursor=cursor, q=q)
 
 
 def _pair_json(pair: use_cases.TokenPair) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Reads: one payment (owner or admin; anyone else gets 404), a user's payments newest first,
-what a user spent, and the ledger reconciliation."""
+what a user spent, the payments still pending (ops page), and the ledger reconciliation."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import func, select
+
 from payments import ledger, repository, schemas
 from payments.core import Actor
+from payments.model import payments
 from shared.db import UnitOfWork
 from shared.errors import Forbidden, NotFound
 
@@ -64,3 +67,18 @@ def spent(uow: Uow, actor: Actor, user_id: Any = None) -> list[dict[str, Any]]:
 def reconcile(uow: Uow) -> list[dict[str, Any]]:
     with uow() as tx:
         return ledger.reconcile(tx.session)
+
+
+def pending(uow: Uow, limit: int = 20) -> dict[str, Any]:
+    """How many payments are pending, the oldest first: a checkout in progress, or one the
+    sweeper has yet to complete (an old one means a stuck saga)."""
+    age = func.extract("epoch", func.now() - payments.c.created_at)
+    query = (select(payments, age.label("age")).where(payments.c.status == "pending")
+             .order_by(payments.c.created_at).limit(max(1, min(int(limit), 100))))
+    with uow() as tx:
+        count = tx.session.execute(select(func.count()).where(payments.c.status == "pending")
+                                   ).scalar_one()
+        rows = tx.session.execute(query).all()
+    return {"count": int(count),
+            "items": [{**schemas.payment_json(row), "age_seconds": round(float(row.age), 1)}
+                      for row in rows]}

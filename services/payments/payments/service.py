@@ -13,6 +13,7 @@ come back as BadRequest/ValidationFailed; documented in services/payments/README
 - `list_payments(limit=20, cursor=None, user_id=None)` -> `{items, next_cursor}`, newest first.
 - `spent_totals(user_id=None)` -> `[{amount, currency}]`: captured minus refunded per currency.
 - `reconcile()` (admin) -> ledger mismatches; empty when the books balance.
+- `pending_payments(limit=20)` (admin) -> `{count, items}`: pending payments, oldest first.
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ class PaymentsService(HealthMixin):
     def reconcile(self) -> list[dict[str, Any]]:
         self.principal.require_role("admin")
         return queries.reconcile(self.db)
+
+    @rpc  # type: ignore[untyped-decorator]
+    def pending_payments(self, limit: int = 20) -> dict[str, Any]:
+        self.principal.require_role("admin")
+        return queries.pending(self.db, limit)
 
     @timer(interval=settings().sweep_interval)  # type: ignore[untyped-decorator]
     def sweep(self) -> None:
