@@ -29,6 +29,8 @@ TAGS = [
     {"name": "composite", "description": "Answers assembled from several services; a slow or "
                                          "failed one degrades the answer, never hangs it."},
     {"name": "operations", "description": "Probes and metrics: never rate limited or shed."},
+    {"name": "admin", "description": "The admin console's views: the user directory and "
+                                     "operations at a glance (role admin)."},
 ]
 _FASTAPI_422 = "#/components/schemas/HTTPValidationError"
 _FASTAPI_SCHEMAS = ("HTTPValidationError", "ValidationError")

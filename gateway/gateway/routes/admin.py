@@ -20,7 +20,8 @@ from gateway import upstream
 from gateway.config import SERVICES
 from gateway.routes.auth import User
 from gateway.routes.ops import _probe
-from gateway.schemas import NO_NUL, problem_responses
+from gateway.openapi_responses import UPSTREAM, problems
+from gateway.schemas import NO_NUL
 from gateway.security import current_admin
 from shared.errors import SuiteError
 from shared.ops import broker, queues
@@ -61,8 +62,9 @@ class Ops(BaseModel):
     pending_count: int | None
 
 
-@router.get("/users", response_model=UserPage, summary="List or search users (admin)",
-            responses=problem_responses(401, 403, 422, 429, 503, 504),
+@router.get("/users", response_model=UserPage, operation_id="listUsers",
+            summary="List or search users (admin)",
+            responses=problems(401, 403, 422, *UPSTREAM),
             description="Newest first, keyset-paged. `q` matches a substring of the email or "
                         "the display name, case-insensitively.")
 async def list_users(request: Request, _: Admin,
@@ -107,8 +109,11 @@ async def _pending(request: Request) -> dict[str, Any] | None:
     return result
 
 
-@router.get("/ops", response_model=Ops, summary="Operations at a glance (admin)",
-            responses=problem_responses(401, 403, 429))
+@router.get("/ops", response_model=Ops, operation_id="getOps",
+            summary="Operations at a glance (admin)", responses=problems(401, 403),
+            description="Each service's readiness, every suite queue's depth and consumers "
+                        "(dead letters included), each outbox's lag and the oldest pending "
+                        "payments. A part that cannot be read is null: still 200.")
 async def ops(request: Request, _: Admin) -> Any:
     rpc, request_id = request.app.state.rpc, request.state.request_id
     timeout = request.app.state.settings.readiness_timeout
