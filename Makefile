@@ -26,10 +26,13 @@ test: install  ## the whole suite against real RabbitMQ and PostgreSQL, in throw
 
 # The whole suite in containers (docs/deploy.md): `make env` once, then `make up` / `make down`.
 COMPOSE_ENV ?= deploy/env/compose.env
-.PHONY: env up down test-containers
+.PHONY: env k8s-dev-secrets up down test-containers
 
 env:  ## write deploy/env/compose.env with fresh random passwords and signing key (never overwrites)
 	$(PYTHON) deploy/env/generate.py --out $(COMPOSE_ENV)
+
+k8s-dev-secrets:  ## the dev k8s overlay's Secret env files, fresh random (never overwrites)
+	$(PYTHON) deploy/env/generate.py --k8s-dev deploy/k8s/overlays/dev/secrets
 
 up:  ## build the image and start the whole suite in Docker (gateway 127.0.0.1:8000)
 	@compose="$$($(PYTHON) deploy/env/check.py $(COMPOSE_ENV))" || exit 2; \

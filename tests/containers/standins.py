@@ -71,6 +71,7 @@ def build_base(engine: Engine) -> None:
         rootfs = Path(tmp) / "rootfs"
         subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs),
                         apt_mirror()], check=True, capture_output=True, timeout=900)
+        (rootfs / "etc/ssl/certs").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(HOST_CA, rootfs / "etc/ssl/certs/ca-certificates.crt")
         shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
         (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True)
