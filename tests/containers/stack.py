@@ -29,7 +29,7 @@ class Built:
 
 def build_image(engine: Engine, tag: str, buildkit: bool) -> Built:
     started = time.monotonic()
-    engine.run("build", "-f", "deploy/Dockerfile", "-t", tag, str(ROOT), timeout=1200,
+    engine.run("build", "--force-rm", "-f", "deploy/Dockerfile", "-t", tag, str(ROOT), timeout=1200,
                DOCKER_BUILDKIT="1" if buildkit else "0")
     seconds = round(time.monotonic() - started, 1)
     size = int(engine.run("image", "inspect", "-f", "{{.Size}}", tag).stdout)

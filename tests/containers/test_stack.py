@@ -5,6 +5,7 @@ The tests run in file order against one stack (conftest.py); docs/deploy.md quot
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -15,6 +16,8 @@ from tests.containers.client import Client, ReadStream
 from tests.containers.conftest import RESULTS
 from tests.containers.engine import Engine
 from tests.containers.stack import PROJECT, Stack
+from tests.deploy.support import kustomize
+from tests.deploy.test_k8s import app, argv_of, env_of
 
 APPS = ("auth", "catalog", "payments", "gateway")
 METRICS = {"auth": 9101, "catalog": 9102, "payments": 9103}
@@ -174,6 +177,23 @@ def test_restart_catalog_under_reads_gives_only_503_504_with_retry_after(stack: 
     assert set(failures) <= {503, 504}, reads.statuses
     assert reads.without_retry_after == []
     assert reads.statuses[200] > 0
+
+
+def test_the_k8s_deployments_run_exactly_what_ran_here(stack: Stack, engine: Engine,
+                                                      image: str) -> None:
+    """The dev overlay's Deployments: the same image, command and environment names as the
+    containers this test just ran (Kubernetes cannot run here; its schemas: tests/deploy)."""
+    objects = kustomize("dev")
+    image_env = {e.split("=", 1)[0] for e in json.loads(engine.run(
+        "image", "inspect", "-f", "{{json .Config.Env}}", image).stdout)}
+    for name in APPS:
+        ran = stack.inspect(stack.one(name) if name != "catalog" else stack.containers(name)[0])[0]
+        pod = app(objects, name)["containers"][0]
+        assert pod["image"] == ran["Config"]["Image"] == image, name
+        assert argv_of(pod) == ran["Config"]["Cmd"], name
+        assert ran["Config"]["Entrypoint"] in (None, []), name
+        ran_names = {e.split("=", 1)[0] for e in ran["Config"]["Env"]}
+        assert set(env_of(objects, pod)) | image_env == ran_names, name
 
 
 def test_down_v_leaves_no_container_network_or_volume(stack: Stack, engine: Engine) -> None:

@@ -32,6 +32,18 @@ CONTEXT_KEY = "authorization"
 JWKS_SERVICE, JWKS_METHOD = "auth", "get_jwks"
 
 
+class CallerRpcProxy(ServiceRpcProxy):  # type: ignore[misc]
+    """A standalone RPC proxy whose reply queue is named after the calling service
+    (`rpc.reply-<caller>-<uuid>`, not `rpc.reply-standalone_rpc_proxy-...`): a service's RabbitMQ
+    user may declare only its own reply queues (deploy/rabbitmq/permissions.json)."""
+
+    def __init__(self, caller: str, service_name: str, config: Mapping[str, Any],
+                 **kwargs: Any) -> None:
+        self.ServiceContainer = type("ServiceContainer", (ServiceRpcProxy.ServiceContainer,),
+                                     {"service_name": caller})
+        super().__init__(service_name, config, **kwargs)
+
+
 class Verifies(Protocol):
     def verify(self, token: str) -> Identity: ...
 
@@ -92,7 +104,8 @@ class Principal(DependencyProvider):  # type: ignore[misc]
         if self._jwks_from is not None:
             return self._local_jwks(self._jwks_from)
         config = self.container.config
-        with ServiceRpcProxy(JWKS_SERVICE, config, timeout=self._timeout) as auth:
+        caller = self.container.service_name
+        with CallerRpcProxy(caller, JWKS_SERVICE, config, timeout=self._timeout) as auth:
             jwks: Mapping[str, Any] = getattr(auth, JWKS_METHOD)()
         return jwks
 
