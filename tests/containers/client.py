@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -38,7 +39,7 @@ class Client:
         assert reply.status_code == 201, reply.text
         return self.login(email, password)
 
-    def new_product(self, admin: str, price: int = 1999, stock: int = 100) -> dict:
+    def new_product(self, admin: str, price: int = 1999, stock: int = 100) -> dict[str, Any]:
         reply = self.call("POST", "/products", token=admin, json={
             "sku": f"SKU-{secrets.token_hex(4)}", "name": "Container test mug",
             "description": "made in a container", "price": price, "currency": "USD",

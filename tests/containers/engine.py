@@ -96,7 +96,8 @@ def private_engine() -> Iterator[Engine]:
         engine = Engine(socket=run_dir / "docker.sock", log=run_dir / "dockerd.log")
         with engine.log.open("wb") as log:
             process = subprocess.Popen(
-                [dockerd, "--data-root", str(CACHE / "docker"), "--exec-root", str(run_dir / "exec"),
+                [dockerd, "--data-root", str(CACHE / "docker"),
+                 "--exec-root", str(run_dir / "exec"),
                  "--pidfile", str(run_dir / "dockerd.pid"), "-H", engine.host],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:

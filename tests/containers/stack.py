@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.containers.engine import Engine
 from tests.support.infra import ROOT
@@ -67,7 +68,7 @@ class Stack:
         out = self.engine.run("ps", "-aq", "--no-trunc", *filters).stdout
         return out.split()
 
-    def inspect(self, *ids: str) -> list[dict]:
+    def inspect(self, *ids: str) -> list[dict[str, Any]]:
         if not ids:
             return []
         return json.loads(self.engine.run("inspect", *ids).stdout)  # type: ignore[no-any-return]
@@ -104,7 +105,8 @@ class Stack:
         return round(time.monotonic() - started, 1)
 
     def one(self, service: str) -> str:
-        ids = [i["Id"] for i in self.inspect(*self.containers(service)) if i["State"]["Running"]]
+        found = self.inspect(*self.containers(service))
+        ids = [str(i["Id"]) for i in found if i["State"]["Running"]]
         assert len(ids) == 1, f"{service}: {len(ids)} running containers"
         return ids[0]
 

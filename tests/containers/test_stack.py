@@ -38,16 +38,16 @@ def test_the_image_builds_with_both_builders_and_runs_as_uid_10001(engine: Engin
 
 
 def test_every_component_runs_hardened(stack: Stack) -> None:
-    for app in APPS:
-        for info in stack.inspect(*stack.containers(app)):
+    for component in APPS:
+        for info in stack.inspect(*stack.containers(component)):
             host = info["HostConfig"]
-            assert host["ReadonlyRootfs"] is True, app
-            assert host["CapDrop"] == ["ALL"], app
-            assert "no-new-privileges:true" in host["SecurityOpt"], app
+            assert host["ReadonlyRootfs"] is True, component
+            assert host["CapDrop"] == ["ALL"], component
+            assert "no-new-privileges:true" in host["SecurityOpt"], component
             uid = stack.engine.run("exec", info["Id"], "id", "-u").stdout.strip()
-            assert uid == "10001", app
+            assert uid == "10001", component
             wrote = stack.engine.run("exec", info["Id"], "touch", "/app/x", check=False)
-            assert wrote.returncode != 0, f"{app}: the root filesystem is writable"
+            assert wrote.returncode != 0, f"{component}: the root filesystem is writable"
 
 
 def test_a_client_journey_through_the_published_gateway(stack: Stack) -> None:
@@ -81,8 +81,8 @@ def test_every_component_serves_metrics_on_the_backend_network(stack: Stack) -> 
     targets = {**{s: f"http://{s}:{p}/metrics" for s, p in METRICS.items()},
                "gateway": "http://gateway:8000/metrics"}
     for name, url in targets.items():
-        script = ("import urllib.request; r = urllib.request.urlopen(%r, timeout=10); "
-                  "print(r.status); print(r.read().decode())" % url)
+        script = (f"import urllib.request; r = urllib.request.urlopen({url!r}, timeout=10); "
+                  "print(r.status); print(r.read().decode())")
         out = stack.exec("auth" if name == "gateway" else "gateway", "python", "-c", script).stdout
         status, _, text = out.partition("\n")
         assert status == "200", name
@@ -97,7 +97,8 @@ def wait_restarted(stack: Stack, container: str, restarts_before: int, timeout: 
         if info["RestartCount"] > restarts_before and health == "healthy":
             return
         time.sleep(0.5)
-    raise AssertionError(f"not back and healthy in {timeout:g} s: {stack.inspect(container)[0]['State']}")
+    state = stack.inspect(container)[0]["State"]
+    raise AssertionError(f"not back and healthy in {timeout:g} s: {state}")
 
 
 def test_docker_kill_mid_checkout_restarts_and_the_retry_charges_once(stack: Stack) -> None:

@@ -77,7 +77,7 @@ def generated_compose_env() -> Path:
     return path
 
 
-def compose(*args: str, env_file: Path | None | str = "generated"
+def compose(*args: str, env_file: Path | str | None = "generated"
             ) -> subprocess.CompletedProcess[str]:
     if env_file == "generated":
         env_file = generated_compose_env()

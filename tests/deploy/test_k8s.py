@@ -185,10 +185,11 @@ def test_prometheus_in_another_pod_can_scrape_every_component(overlay: str) -> N
     for name in APP_COMPONENTS:
         deployment = one(objects, "Deployment", name)["spec"]["template"]
         container = deployment["spec"]["containers"][0]
-        config = {}  # the ConfigMaps only: prod's Secrets are created outside git
+        config = {}  # ConfigMaps and literal values only: prod's Secrets are created outside git
         for source in container.get("envFrom", []):
             if "configMapRef" in source:
                 config.update(one(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
+        config.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
         if name in SERVICES:
             assert config.get("METRICS_HOST") == "0.0.0.0", name
             port, port_name = metrics_port(name, config), "metrics"
