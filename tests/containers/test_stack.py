@@ -11,6 +11,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.containers.client import Client, ReadStream
 from tests.containers.conftest import RESULTS
@@ -18,6 +19,8 @@ from tests.containers.engine import Engine
 from tests.containers.stack import PROJECT, Stack
 from tests.deploy.support import kustomize
 from tests.deploy.test_k8s import app, argv_of, env_of
+
+pytestmark = pytest.mark.containers
 
 APPS = ("auth", "catalog", "payments", "gateway")
 METRICS = {"auth": 9101, "catalog": 9102, "payments": 9103}
