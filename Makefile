@@ -37,8 +37,30 @@ loadtest: loadtest-install  ## Locust's web UI on :8089 against LOADTEST_HOST; L
 	$(LOADTEST_VENV)/bin/locust -f loadtest/locustfile.py --host $(LOADTEST_HOST) $(LOADTEST_ARGS)
 
 test: install  ## the whole suite against real RabbitMQ and PostgreSQL, in throwaway vhost/databases
-	$(PY) -m pytest -m "not eventlet" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not eventlet and not containers" $(PYTEST_ARGS)
 	$(PY) tests/eventlet_pytest.py $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ]
+
+# The whole suite in containers (docs/deploy.md): `make env` once, then `make up` / `make down`.
+COMPOSE_ENV ?= deploy/env/compose.env
+.PHONY: env k8s-dev-secrets up down test-containers
+
+env:  ## write deploy/env/compose.env with fresh random passwords and signing key (never overwrites)
+	$(PYTHON) deploy/env/generate.py --out $(COMPOSE_ENV)
+
+k8s-dev-secrets:  ## the dev k8s overlay's Secret env files, fresh random (never overwrites)
+	$(PYTHON) deploy/env/generate.py --k8s-dev deploy/k8s/overlays/dev/secrets
+
+up:  ## build the image and start the whole suite in Docker (gateway 127.0.0.1:8000)
+	@compose="$$($(PYTHON) deploy/env/check.py $(COMPOSE_ENV))" || exit 2; \
+	  $$compose --env-file $(COMPOSE_ENV) up -d --build && \
+	  echo "up: gateway on http://127.0.0.1:8000 (\`$$compose --env-file $(COMPOSE_ENV) ps\` shows health)"
+
+down:  ## stop and remove the containers (the data volumes stay; docs/deploy.md: down -v)
+	@compose="$$($(PYTHON) deploy/env/check.py $(COMPOSE_ENV))" || exit 2; \
+	  $$compose --env-file $(COMPOSE_ENV) down
+
+test-containers: install  ## the image and compose stack in a private Docker engine (root; ~10 min)
+	$(PY) -m pytest -m containers tests/containers $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,7 @@
 """Reading the deployment files the way Docker, docker compose and kubectl would, without them.
 
-- `compose_config()`: `docker-compose config` with the example env file (installs Debian's
-  docker-compose when it is missing).
+- `compose_config()`: `docker-compose config` with an env file `make env` would write (installs
+  Debian's docker-compose when it is missing).
 - `kustomize(overlay)`: `kubectl kustomize` output as a list of objects.
 - `dockerfile()`: the runtime stage's ENV, WORKDIR, COPY sources; `dockerignored(path)`.
 - `run_py_commands()`: what deploy/local/run.py and prepare.py run, from a subprocess so this
@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -66,8 +67,20 @@ def docker_compose() -> str:
     return found
 
 
-def compose(*args: str,
-            env_file: Path | None = COMPOSE_ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
+@cache
+def generated_compose_env() -> Path:
+    """A fresh env file as `make env` writes it (the example's placeholders cannot run: auth
+    refuses the placeholder signing key)."""
+    path = Path(tempfile.mkdtemp(prefix="compose-env-")) / "compose.env"
+    subprocess.run([sys.executable, str(ROOT / "deploy/env/generate.py"), "--out", str(path)],
+                   check=True, capture_output=True, timeout=60)
+    return path
+
+
+def compose(*args: str, env_file: Path | str | None = "generated"
+            ) -> subprocess.CompletedProcess[str]:
+    if env_file == "generated":
+        env_file = generated_compose_env()
     argv = [docker_compose(), "-f", str(COMPOSE_FILE)]
     if env_file is not None:
         argv += ["--env-file", str(env_file)]
@@ -84,8 +97,23 @@ def compose_config() -> dict[str, Any]:
     return yaml.safe_load(result.stdout)  # type: ignore[no-any-return]
 
 
+DEV_SECRETS = K8S / "overlays/dev/secrets"
+
+
+def ensure_dev_secrets() -> None:
+    """The dev overlay's Secret env files are generated, never committed: make them (gitignored)
+    the way its README says when they are missing, one pytest process at a time."""
+    with open("/tmp/commerce-suite-dev-secrets.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (DEV_SECRETS / "auth.env").exists():
+            subprocess.run([sys.executable, str(ROOT / "deploy/env/generate.py"), "--k8s-dev",
+                            str(DEV_SECRETS)], check=True, capture_output=True, timeout=60)
+
+
 @cache
 def _kustomize(overlay: str) -> str:
+    if overlay == "dev":
+        ensure_dev_secrets()
     result = subprocess.run([KUBECTL, "kustomize", str(K8S / "overlays" / overlay)],
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, f"kubectl kustomize {overlay} failed:\n{result.stderr}"
