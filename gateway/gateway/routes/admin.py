@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 
 from gateway import upstream
 from gateway.config import SERVICES
+from gateway.openapi_responses import UPSTREAM, problems
 from gateway.routes.auth import User
 from gateway.routes.ops import _probe
-from gateway.openapi_responses import UPSTREAM, problems
 from gateway.schemas import NO_NUL
 from gateway.security import current_admin
 from shared.errors import SuiteError
