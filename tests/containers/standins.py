@@ -27,10 +27,11 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
 def required_tags() -> dict[str, str]:
-    """{third-party tag: stand-in directory}: every image compose runs, and the build's base."""
+    """{third-party tag: stand-in directory}: every image the default compose stack runs (opt-in
+    profiles such as observability and loadtest are not brought up here), and the build's base."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     tags = {spec["image"] for spec in compose["services"].values()
-            if "image" in spec and "${" not in spec["image"]}
+            if "image" in spec and "${" not in spec["image"] and not spec.get("profiles")}
     dockerfile = (ROOT / "deploy/Dockerfile").read_text()
     tags |= set(re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.M))
     found = {}
