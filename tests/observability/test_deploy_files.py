@@ -90,8 +90,9 @@ def test_the_compose_observability_profile_scrapes_every_component_and_exports_t
     services = compose_config()["services"]
     profiled = {name for name, spec in services.items() if spec.get("profiles")}
     assert profiled == {"prometheus", "grafana", "jaeger", "postgres-exporter",
-                        "redis-exporter", "ops"}
-    assert all(services[name]["profiles"] == ["observability"] for name in profiled - {"ops"})
+                        "redis-exporter", "ops", "loadtest"}
+    assert all(services[name]["profiles"] == ["observability"]
+               for name in profiled - {"ops", "loadtest"})
 
     mounts = {name: dict(volume_of(v) for v in services[name].get("volumes", []))
               for name in ("prometheus", "grafana")}

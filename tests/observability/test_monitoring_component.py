@@ -94,9 +94,11 @@ def test_every_suite_pod_is_scraped_as_the_job_the_rules_name(rendered):
     rules = yaml.safe_load((OBSERVABILITY / "alerts.yaml").read_text())
     (down,) = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "ServiceDown"]
     jobs = re.search(r'job=~"([^"]+)"', down["expr"]).group(1)
+    # The web front end serves no /metrics yet (docs/web.md): the back end's pods are checked.
     apps = [o for o in objects if o["kind"] == "Deployment"
             and o["spec"]["template"]["metadata"]["labels"].get(
-                "app.kubernetes.io/part-of") == "commerce-suite"]
+                "app.kubernetes.io/part-of") == "commerce-suite"
+            and o["metadata"]["name"] != "web"]
     assert {a["metadata"]["name"] for a in apps} >= {"gateway", "auth", "catalog", "payments"}
     for app in apps:
         labels = app["spec"]["template"]["metadata"]["labels"]
