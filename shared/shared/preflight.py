@@ -108,11 +108,13 @@ def problems(checks: list[Check]) -> list[str]:
     return [line for line in (check() for check in checks) if line]
 
 
-def service_checks(service: str, env: dict[str, str]) -> list[Check]:
-    url = service_database_url(service, env)
+def service_checks(service: str, env: dict[str, str], database: bool = True) -> list[Check]:
     amqp = env.get("AMQP_URI") or DEFAULT_AMQP_URI
-    return [lambda: postgres_problem(database_variable(service), url),
-            lambda: amqp_problem(amqp)]
+    checks: list[Check] = [lambda: amqp_problem(amqp)]
+    if database:
+        url = service_database_url(service, env)
+        checks.insert(0, lambda: postgres_problem(database_variable(service), url))
+    return checks
 
 
 def transient(problem: str) -> bool:
@@ -120,13 +122,13 @@ def transient(problem: str) -> bool:
     return "is not reachable" in problem
 
 
-def check_at_start(service: str) -> None:
+def check_at_start(service: str, database: bool = True) -> None:
     """In a `nameko run` process only (not when tests import the service module). A server
     that is down is a warning (the service waits for it as before); anything that no restart
     can fix stops the process."""
     if Path(sys.argv[0]).name != "nameko" or "run" not in sys.argv[1:2]:
         return
-    found = problems(service_checks(service, dict(os.environ)))
+    found = problems(service_checks(service, dict(os.environ), database))
     for line in found:
         print(f"{'warning' if transient(line) else 'error'}: {line}", file=sys.stderr,
               flush=True)

@@ -147,7 +147,7 @@ class AuthService(HealthMixin):
         data = parse(RoleChange, user_id=user_id, roles=roles)
         return user_json(use_cases.set_roles(self._deps(), data.user_id, data.roles))
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def list_users(self, limit: Any = 20, cursor: Any = None, q: Any = None) -> dict[str, Any]:
         self.principal.require_role("admin")
         return directory.list_users(self._deps(), limit=limit, cursor=cursor, q=q)

@@ -102,7 +102,7 @@ class PaymentsService(HealthMixin):
         self.principal.require_role("admin")
         return queries.reconcile(self.db)
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def pending_payments(self, limit: int = 20) -> dict[str, Any]:
         self.principal.require_role("admin")
         return queries.pending(self.db, limit)

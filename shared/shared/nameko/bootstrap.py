@@ -11,10 +11,10 @@ from shared import errors, logs, preflight, wire
 _done: set[str] = set()
 
 
-def prepare(service: str, log_level: str = "INFO") -> None:
+def prepare(service: str, log_level: str = "INFO", database: bool = True) -> None:
     if service in _done:
         return
-    preflight.check_at_start(service)  # one line per unreachable server, not a traceback
+    preflight.check_at_start(service, database)  # one line per unreachable server, not a traceback
     wire.register_kombu_json()
     logs.configure(service, log_level)
     _register_typed_errors()

@@ -15,7 +15,7 @@ class HealthMixin:
     def ping(self) -> dict[str, str]:
         return {"service": self.name, "status": "ok"}
 
-    @rpc  # type: ignore[untyped-decorator]
+    @rpc(callers=("gateway",))  # type: ignore[untyped-decorator]
     def outbox_lag(self) -> dict[str, Any]:
         # Counts only, like /metrics: nothing a caller could learn about users or orders.
         lag = self.relay()  # type: ignore[attr-defined]

@@ -24,7 +24,8 @@ from shared.nameko.health import HealthMixin
 from shared.nameko.outbox import OutboxRelay
 from shared.nameko.rpc import ServiceRpc, rpc
 
-prepare("rpcprobe", os.environ.get("LOG_LEVEL", "INFO"))
+prepare("rpcprobe", os.environ.get("LOG_LEVEL", "INFO"),
+        database="RPCPROBE_DATABASE_URL" in os.environ)  # only the outbox probe has one
 
 PEER_TIMEOUT = float(os.environ.get("RPCPROBE_PEER_TIMEOUT", "1.0"))
 

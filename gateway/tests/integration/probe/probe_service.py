@@ -17,7 +17,7 @@ from shared.nameko.context import RequestContext
 # from one RPC consumer, or two consumers share `rpc-<service>` and refuse each other's methods.
 from shared.nameko.health import HealthMixin, rpc  # type: ignore[attr-defined]
 
-prepare(os.environ.get("PROBE_NAME", "probe"))
+prepare(os.environ.get("PROBE_NAME", "probe"), database=False)
 
 # Per process: the service class is instantiated once per worker.
 RECORDED: list[str] = []
