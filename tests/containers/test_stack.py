@@ -106,9 +106,38 @@ def wait_restarted(stack: Stack, container: str, restarts_before: int, timeout: 
     raise AssertionError(f"not back and healthy in {timeout:g} s: {state}")
 
 
+def queue_column(stack: Stack, queue: str, column: str) -> int:
+    out = stack.exec("rabbitmq", "rabbitmqctl", "-q", "list_queues", "-p", "suite",
+                     "name", column).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == queue:
+            return int(parts[1])
+    return 0
+
+
+def rpc_consumers(stack: Stack, queue: str) -> int:
+    return queue_column(stack, queue, "consumers")
+
+
+def wait_delivered_unacked(stack: Stack, queue: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while queue_column(stack, queue, "messages_unacknowledged") < 1:
+        assert time.monotonic() < deadline, f"{queue}: nothing delivered in {timeout:g} s"
+        time.sleep(0.2)
+
+
+def kill_frozen(stack: Stack, container: str) -> None:
+    """SIGKILL while paused; under cgroup v1 it lands when the freezer thaws (unpause); under v2
+    the process is already gone, so unpause may fail."""
+    os.kill(stack.inspect(container)[0]["State"]["Pid"], signal.SIGKILL)
+    stack.engine.run("unpause", container, check=False)
+
+
 def test_killed_mid_checkout_it_restarts_and_the_retry_charges_once(stack: Stack) -> None:
     """SIGKILL to the container's process, from the host, as the OOM killer or a crash would:
-    `docker kill` is a manual stop to Docker (20.10), which no restart policy undoes."""
+    `docker kill` is a manual stop to Docker (20.10), which no restart policy undoes. Payments is
+    paused first, so the checkout's RPC is delivered to it and held unacked when the kill lands."""
     client = Client(stack.url)
     admin = admin_token(stack, client)
     product = client.new_product(admin, stock=10)
@@ -125,11 +154,19 @@ def test_killed_mid_checkout_it_restarts_and_the_retry_charges_once(stack: Stack
             first.append(repr(error))
 
     thread = threading.Thread(target=checkout)
-    thread.start()
-    time.sleep(0.005)  # as early as possible; RESULTS record whether it answered before the kill
-    killed = time.monotonic()
-    os.kill(stack.inspect(payments)[0]["State"]["Pid"], signal.SIGKILL)
+    stack.engine.run("pause", payments)
+    try:
+        thread.start()
+        wait_delivered_unacked(stack, "rpc-payments", timeout=30)
+        at_kill = list(first)
+        killed = time.monotonic()
+    finally:
+        kill_frozen(stack, payments)
+    # Frozen, payments could not have answered: still pending, or the gateway's 504/503.
+    assert at_kill in ([], [503], [504]), at_kill
     thread.join(60)
+    # 201 only if the restarted payments ran the redelivered RPC within the gateway's timeout.
+    assert not thread.is_alive() and first[0] in (201, 503, 504), first
     wait_restarted(stack, payments, restarts, timeout=180)
     RESULTS["recover from SIGKILL of payments s (to healthy)"] = round(time.monotonic() - killed, 1)
     deadline = time.monotonic() + 120
@@ -141,22 +178,13 @@ def test_killed_mid_checkout_it_restarts_and_the_retry_charges_once(stack: Stack
             break
         assert reply.status_code in (409, 503, 504), reply.text
         time.sleep(1)
-    RESULTS["kill mid-checkout: first answer, retries"] = (first, retried)
+    RESULTS["kill mid-checkout: first answer (at the kill, then), retries, replayed"] = (
+        at_kill, first, retried, reply.headers.get("Idempotent-Replayed"))
     assert retried[-1] == 201, retried
     mine = client.call("GET", "/payments", token=customer).json()["items"]
     assert [p["status"] for p in mine] == ["succeeded"], mine
     after = client.call("GET", f"/products/{product['id']}").json()
     assert after["available"] == 9, after
-
-
-def rpc_consumers(stack: Stack, queue: str) -> int:
-    out = stack.exec("rabbitmq", "rabbitmqctl", "-q", "list_queues", "-p", "suite",
-                     "name", "consumers").stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == queue:
-            return int(parts[1])
-    return 0
 
 
 def test_scale_catalog_to_three_consumers_while_reads_keep_succeeding(stack: Stack) -> None:
