@@ -20,7 +20,7 @@ from gateway import upstream
 from gateway.config import SERVICES
 from gateway.openapi_responses import UPSTREAM, problems
 from gateway.routes.auth import User
-from gateway.routes.ops import _probe
+from gateway.routes.ops import services_check
 from gateway.schemas import NO_NUL
 from gateway.security import current_admin
 from shared.errors import SuiteError
@@ -115,13 +115,11 @@ async def _pending(request: Request) -> dict[str, Any] | None:
                         "(dead letters included), each outbox's lag and the oldest pending "
                         "payments. A part that cannot be read is null: still 200.")
 async def ops(request: Request, _: Admin) -> Any:
-    rpc, request_id = request.app.state.rpc, request.state.request_id
-    timeout = request.app.state.settings.readiness_timeout
-    probes = asyncio.gather(*(_probe(rpc, s, timeout, request_id) for s in SERVICES))
+    rpc = request.app.state.rpc
     lags = asyncio.gather(*(_outbox(request, s) for s in SERVICES))
+    # The same once-a-second readiness fan-out as /readyz (gateway.readiness).
     states, depth, outbox, pending = await asyncio.gather(
-        probes, _queues(request), lags, _pending(request))
-    return {"broker": "up" if rpc.connected else "down",
-            "services": dict(zip(SERVICES, states, strict=True)), "queues": depth,
+        services_check(request).result(), _queues(request), lags, _pending(request))
+    return {"broker": "up" if rpc.connected else "down", "services": states, "queues": depth,
             "outbox": outbox, "pending_payments": pending["items"] if pending else None,
             "pending_count": pending["count"] if pending else None}

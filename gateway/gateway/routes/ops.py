@@ -55,7 +55,7 @@ async def _probe(rpc: RpcClient, service: str, timeout: float, request_id: str) 
     return "up"
 
 
-def _services_check(request: Request) -> SharedCheck[dict[str, str]]:
+def services_check(request: Request) -> SharedCheck[dict[str, str]]:
     """The app's one shared fan-out (gateway.readiness), made on the first /readyz."""
     check: SharedCheck[dict[str, str]] | None = getattr(request.app.state, "readiness", None)
     if check is None:
@@ -81,7 +81,7 @@ def _services_check(request: Request) -> SharedCheck[dict[str, str]]:
 async def readyz(request: Request) -> Response:
     broker = "up" if request.app.state.rpc.connected else "down"
     request_id: str = request.state.request_id
-    services = await _services_check(request).result()
+    services = await services_check(request).result()
     ready = broker == "up" and all(state == "up" for state in services.values())
     body = {"status": "ready" if ready else "not ready", "broker": broker, "services": services}
     if ready:
