@@ -96,3 +96,41 @@ def test_problem_document_shape():
 
     assert problem == {"type": "https://errors.commerce-suite.dev/not-found", "title": "Not Found",
                        "status": 404, "detail": "No product 42.", "request_id": "req-9"}
+
+
+def test_a_meaning_travels_under_its_own_name_and_is_caught_by_its_root():
+    from shared.errors import Conflict, OutOfStock
+
+    payload = over_the_wire(OutOfStock("Only 2 left.", extra={"product_id": "p1"}))
+    rebuilt = error_for_wire(payload)
+
+    assert payload["exc_path"] == "shared.errors.OutOfStock"
+    assert type(rebuilt) is OutOfStock and isinstance(rebuilt, Conflict)
+    assert rebuilt.to_problem()["code"] == "out_of_stock"
+    assert rebuilt.to_problem()["status"] == 409
+
+
+def test_a_root_sent_with_a_known_code_is_rebuilt_as_that_meaning():
+    from shared.errors import Conflict, IdempotencyKeyInUse
+
+    sent = Conflict("Still running.", extra={"code": "idempotency_key_in_use"})
+
+    rebuilt = error_for_wire(over_the_wire(sent))
+
+    assert type(rebuilt) is IdempotencyKeyInUse
+    assert rebuilt.to_problem() == sent.to_problem()
+
+
+def test_a_root_with_an_unknown_code_stays_the_root():
+    from shared.errors import Conflict
+
+    rebuilt = error_for_wire(over_the_wire(Conflict("x", extra={"code": "something_new"})))
+
+    assert type(rebuilt) is Conflict and rebuilt.extra == {"code": "something_new"}
+
+
+def test_every_meaning_has_a_distinct_code_under_its_root():
+    meanings = [cls for cls in errors.WIRE_ERRORS.values() if cls.code is not None]
+
+    assert len({cls.code for cls in meanings}) == len(meanings)
+    assert all(cls.__module__ == "shared.errors" for cls in errors.WIRE_ERRORS.values())

@@ -1,8 +1,6 @@
-"""Typed errors that cross RPC and map to HTTP status codes.
+"""The roots of the error tree: one class per HTTP status a typed error can map to.
 
-A service raises one of these; nameko serialises it as `{exc_type, exc_path, exc_args, value}`.
-The gateway maps `exc_type` back with `error_for_wire` and answers problem+json; any other
-exception becomes a bare 500 with no text from the exception.
+Callers catch by meaning (the subclasses in the sibling modules); these roots decide the status.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ class SuiteError(Exception):
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal Server Error"
     slug: ClassVar[str] = "internal"
+    code: ClassVar[str | None] = None  # set by meaning classes; clients read it in the problem
 
     def __init__(self, detail: str = "", errors: list[dict[str, str]] | None = None,
                  extra: dict[str, Any] | None = None) -> None:
@@ -32,6 +31,8 @@ class SuiteError(Exception):
             "detail": self.detail,
             "request_id": request_id,
         }
+        if self.code is not None:
+            problem["code"] = self.code
         if self.errors:
             problem["errors"] = self.errors
         problem.update(self.extra)
@@ -92,27 +93,3 @@ class ServiceUnavailable(SuiteError):
 
 class UpstreamTimeout(SuiteError):
     status, title, slug = 504, "Gateway Timeout", "timeout"
-
-
-WIRE_ERRORS: dict[str, type[SuiteError]] = {
-    cls.__name__: cls
-    for cls in (SuiteError, BadRequest, Unauthorized, PaymentRequired, Forbidden, NotFound,
-                MethodNotAllowed, Conflict, PreconditionFailed, PayloadTooLarge,
-                UnsupportedMediaType, ValidationFailed, TooManyRequests, ServiceUnavailable,
-                UpstreamTimeout)
-}
-
-
-def error_for_wire(payload: dict[str, Any]) -> SuiteError:
-    """Rebuild a typed error from nameko's serialised form; unknown types become a bare 500."""
-    cls = WIRE_ERRORS.get(str(payload.get("exc_type")))
-    path = str(payload.get("exc_path", ""))
-    if cls is None or not path.startswith("shared.errors."):
-        return SuiteError()
-    args = payload.get("exc_args")
-    if not isinstance(args, list):  # never raise here: the caller is answering a request
-        args = []
-    detail = args[0] if args and isinstance(args[0], str) else ""
-    errors = args[1] if len(args) > 1 and isinstance(args[1], list) else None
-    extra = args[2] if len(args) > 2 and isinstance(args[2], dict) else None
-    return cls(detail, errors, extra)
