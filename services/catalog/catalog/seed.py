@@ -11,13 +11,11 @@ import random
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from catalog.config import settings
-from catalog.db import SOURCE
-from catalog.model import outbox, products
+from catalog.postgres import add_products
 from shared.db import make_engine
-from shared.messaging.outbox import record_event
 
 CATEGORIES: dict[str, tuple[list[str], int, int]] = {  # nouns, price range in cents
     "furniture": (["chair", "desk", "bookshelf", "stool", "side table", "sofa"], 4900, 89900),
@@ -58,13 +56,7 @@ def seed(engine: Engine, count: int, events: bool = True, category: str | None =
     ids: list[uuid.UUID] = []
     for start in range(0, count, batch):
         rows = [product_row(rng, category) for _ in range(min(batch, count - start))]
-        with engine.begin() as conn:
-            conn.execute(insert(products), rows)
-            if events:
-                for row in rows:
-                    record_event(conn, outbox, SOURCE, "product_created", {  # type: ignore[arg-type]
-                        "product_id": str(row["id"]), "sku": row["sku"], "name": row["name"],
-                        "price": row["price"], "currency": row["currency"]})
+        add_products(engine, rows, events)
         ids += [row["id"] for row in rows]
     return ids
 

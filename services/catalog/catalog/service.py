@@ -1,4 +1,4 @@
-"""Catalog nameko entrypoints: payload -> use case -> result/events.
+"""Catalog nameko entrypoints: parse with schemas, call a use case, answer (views render).
 
 Public RPCs are documented in docs/rpc-catalog.md. Writes to products require the caller's
 access token (context header `nameko.authorization`) to carry the admin role. Events go out
@@ -13,16 +13,13 @@ from typing import Any
 
 from nameko.timer import timer
 
-from catalog import payments, reservations, schemas, signals, use_cases
+from catalog import payment_events, reservations, schemas, signals, use_cases
 from catalog.config import settings
-from catalog.db import AutocommitSales, CatalogTx
-from catalog.reads import ProductReader
+from catalog.dependencies import ProductReads, Store
 from shared.contracts.events import PaymentRefunded, PaymentSucceeded
-from shared.db import UnitOfWorkFactory
 from shared.messaging.identity import GATEWAY, PAYMENTS
 from shared.nameko.bootstrap import prepare
 from shared.nameko.context import RequestContext
-from shared.nameko.database import Database
 from shared.nameko.events import event_handler
 from shared.nameko.health import HealthMixin
 from shared.nameko.metrics import ServiceMetrics
@@ -31,20 +28,10 @@ from shared.nameko.principal import Principal
 from shared.nameko.rpc import rpc
 from shared.wire import utcnow
 
+# At import, before `nameko run` starts any extension: its preflight stops the process with
+# one line per unfixable problem (docs/deploy.md), which a dependency's setup could not.
 prepare("catalog", settings().log_level)
 log = logging.getLogger(__name__)
-
-SWEEP_BATCH = 200
-_readers: dict[int, ProductReader] = {}
-
-
-def _reader(factory: UnitOfWorkFactory) -> ProductReader:
-    """The reads' own pool, beside the Database provider's (made on first use, not import)."""
-    reader = _readers.get(id(factory))
-    if reader is None:
-        reader = _readers[id(factory)] = ProductReader.on(factory.engine.url,
-                                                          settings().db_pool_size)
-    return reader
 
 
 class CatalogService(HealthMixin):
@@ -53,35 +40,33 @@ class CatalogService(HealthMixin):
     context = RequestContext()
     # /metrics on <SERVICE>_METRICS_PORT, with business signals (docs/observability.md)
     metrics = ServiceMetrics(signals.Signals())
-    db = Database(lambda: settings().database_url, lambda: settings().db_pool_size)
+    store = Store()
+    reads = ProductReads()
     principal = Principal()
     relay = OutboxRelay(lambda: settings().database_url)
-
-    def _tx(self) -> CatalogTx:
-        return CatalogTx(self.db())
 
     # --- reads: anyone (deleted products resolve, flagged `deleted`) ------------------------
     @rpc  # type: ignore[untyped-decorator]
     def get_product(self, product_id: str) -> dict[str, Any]:
-        return use_cases.get_product(_reader(self.db), schemas.product_id(product_id))
+        return use_cases.get_product(self.reads, schemas.product_id(product_id))
 
     @rpc  # type: ignore[untyped-decorator]
     def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]:
-        return use_cases.get_products(_reader(self.db), schemas.product_ids(product_ids))
+        return use_cases.get_products(self.reads, schemas.product_ids(product_ids))
 
     @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def list_products(self, limit: int = 20, cursor: str | None = None, q: str | None = None,
                       category: str | None = None) -> dict[str, Any]:
         query = schemas.parse(schemas.ListQuery,
                               {"limit": limit, "cursor": cursor, "q": q, "category": category})
-        return use_cases.list_products(_reader(self.db), query)
+        return use_cases.list_products(self.reads, query)
 
     # --- product writes: admin only ---------------------------------------------------------
     @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def create_product(self, product: dict[str, Any]) -> dict[str, Any]:
         self.principal.require_role("admin")
         new = schemas.parse(schemas.NewProduct, product)
-        with self._tx() as tx:
+        with self.store.transaction() as tx:
             return use_cases.create_product(tx, new)
 
     @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
@@ -90,14 +75,14 @@ class CatalogService(HealthMixin):
         self.principal.require_role("admin")
         pid, fields = schemas.product_id(product_id), schemas.parse(schemas.ProductChanges, changes)
         expected = schemas.parse(schemas.Expected, {"version": expected_version}).version
-        with self._tx() as tx:
+        with self.store.transaction() as tx:
             return use_cases.update_product(tx, pid, fields, expected)
 
     @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
     def delete_product(self, product_id: str) -> None:
         self.principal.require_role("admin")
         pid = schemas.product_id(product_id)
-        with self._tx() as tx:
+        with self.store.transaction() as tx:
             use_cases.delete_product(tx, pid)
 
     @rpc(callers=GATEWAY)  # type: ignore[untyped-decorator]
@@ -105,7 +90,7 @@ class CatalogService(HealthMixin):
         self.principal.require_role("admin")
         pid = schemas.product_id(product_id)
         change = schemas.parse(schemas.StockAdjustment, {"delta": delta, "reason": reason})
-        with self._tx() as tx:
+        with self.store.transaction() as tx:
             return use_cases.adjust_stock(tx, pid, change)
 
     # --- reservations: service to service (payments), keyed by the caller's reservation id --
@@ -114,47 +99,45 @@ class CatalogService(HealthMixin):
                       with_products: bool = False) -> dict[str, Any]:
         request = schemas.parse(schemas.Reservation,
                                 {"reservation_id": reservation_id, "items": items})
-        with self._tx() as tx:
+        with self.store.transaction() as tx:
             return reservations.reserve_stock(tx, request, utcnow(),
                                               settings().reservation_ttl_seconds,
                                               with_products=with_products is True)
 
     @rpc(callers=PAYMENTS)  # type: ignore[untyped-decorator]
     def get_reservation(self, reservation_id: str) -> dict[str, Any]:
-        with self._tx() as tx:
-            return reservations.get_reservation(tx, schemas.reservation_id(reservation_id))
+        rid = schemas.reservation_id(reservation_id)
+        with self.store.transaction() as tx:
+            return reservations.get_reservation(tx, rid)
 
     @rpc(callers=PAYMENTS)  # type: ignore[untyped-decorator]
     def commit_reservation(self, reservation_id: str) -> dict[str, Any]:
         rid = schemas.reservation_id(reservation_id)
-        with self._tx() as tx:
+        with self.store.transaction() as tx:
             return reservations.commit_reservation(tx, rid)
 
     @rpc(callers=PAYMENTS)  # type: ignore[untyped-decorator]
     def release_reservation(self, reservation_id: str) -> dict[str, Any]:
         rid = schemas.reservation_id(reservation_id)
-        with self._tx() as tx:
+        with self.store.transaction() as tx:
             return reservations.release_reservation(tx, rid, utcnow())
 
     @timer(interval=settings().reservation_sweep_seconds)  # type: ignore[untyped-decorator]
     def expire_reservations(self) -> None:
         while True:
-            with self._tx() as tx:
-                if reservations.expire_due(tx, utcnow(), SWEEP_BATCH) < SWEEP_BATCH:
+            with self.store.transaction() as tx:
+                if reservations.expire_due(tx, utcnow()) < reservations.SWEEP_BATCH:
                     return
 
-    # --- payments' events: each applied once (inbox claim in the same unit of work) --------
+    # --- payments' events: each applied once (inbox claim in the same transaction) ----------
     @event_handler("payments", "payment_succeeded")  # type: ignore[untyped-decorator]
     def on_payment_succeeded(self, event: PaymentSucceeded) -> None:
-        outcome = payments.apply_payment_succeeded(
-            AutocommitSales(self.db), self._tx, str(event.event_id), str(event.payment_id))
+        outcome = payment_events.apply_succeeded(self.store, event)
         log.info("payment_succeeded applied: %s", outcome,
                  extra={"payment_id": str(event.payment_id)})
 
     @event_handler("payments", "payment_refunded")  # type: ignore[untyped-decorator]
     def on_payment_refunded(self, event: PaymentRefunded) -> None:
-        with self._tx() as tx:
-            outcome = payments.payment_refunded(tx, str(event.event_id), str(event.payment_id),
-                                                event.restock)
+        outcome = payment_events.apply_refunded(self.store, event)
         log.info("payment_refunded applied: %s", outcome,
                  extra={"payment_id": str(event.payment_id)})

@@ -7,21 +7,14 @@ yet (a sweep that stopped leaves stock held).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import text
+
+from catalog.postgres import reservation_gauges
 
 EXPIRING_SECONDS = 60
-
-_ACTIVE = text(
-    "SELECT count(*) AS active, "
-    "count(*) FILTER (WHERE expires_at > now() "
-    "                 AND expires_at <= now() + make_interval(secs => :soon)) AS expiring, "
-    "count(*) FILTER (WHERE expires_at <= now()) AS overdue, "
-    "coalesce(extract(epoch FROM now() - min(expires_at) FILTER (WHERE expires_at <= now())), 0)"
-    " AS overdue_age FROM reservations WHERE status = 'active'")
 
 
 class Signals:
@@ -30,12 +23,8 @@ class Signals:
     def __init__(self) -> None:
         self.counts: dict[str, float] | None = None
 
-    def sample(self, uow: Callable[..., Any]) -> None:
-        with uow() as tx:
-            row = tx.session.execute(
-                _ACTIVE, {"soon": EXPIRING_SECONDS}).one()
-        self.counts = {key: float(getattr(row, key))
-                       for key in ("active", "expiring", "overdue", "overdue_age")}
+    def sample(self, uow: Any) -> None:
+        self.counts = reservation_gauges(uow, EXPIRING_SECONDS)
 
     def collect(self) -> Iterable[Metric]:
         if self.counts is None:

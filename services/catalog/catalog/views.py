@@ -1,4 +1,4 @@
-"""What leaves the service: the product document and opaque listing cursors."""
+"""What leaves the service: the product and reservation documents, opaque listing cursors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from catalog.ports import Row
+from catalog.domain import Product, Reservation
 from shared import wire
 from shared.errors import ValidationFailed
 
@@ -17,16 +17,20 @@ from shared.errors import ValidationFailed
 REAL_MAX, REAL_TINY = 3.4028234663852886e38, 1e-44
 
 
-def product(row: Row) -> dict[str, Any]:
+def product(p: Product) -> dict[str, Any]:
     """The public product; `deleted` is for RPC callers (the gateway answers 404 for those)."""
     return {
-        "id": str(row["id"]), "sku": row["sku"], "name": row["name"],
-        "description": row["description"], "category": row["category"],
-        "price": row["price"], "currency": row["currency"],
-        "available": max(row["on_hand"] - row["reserved"], 0), "version": row["version"],
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
-        "deleted": row["deleted_at"] is not None,
+        "id": str(p.id), "sku": p.sku, "name": p.name, "description": p.description,
+        "category": p.category, "price": p.price, "currency": p.currency,
+        "available": p.available, "version": p.version, "created_at": p.created_at,
+        "updated_at": p.updated_at, "deleted": p.deleted_at is not None,
     }
+
+
+def reservation(r: Reservation) -> dict[str, Any]:
+    return {"reservation_id": r.id, "status": r.status, "expires_at": r.expires_at,
+            "items": [{"product_id": str(pid), "quantity": qty}
+                      for pid, qty in sorted(r.items.items())]}
 
 
 # A cursor is the sort key of the last row a page returned, tagged with the ordering it

@@ -47,3 +47,9 @@ class ReservationLapsed(Conflict):
 
 class ReservationCommitted(Conflict):
     code = "reservation_committed"
+
+
+class ReservationReleased(ReservationLapsed):
+    """Released by its holder (or a release that overtook it): caught as ReservationLapsed."""
+
+    code = "reservation_released"

@@ -1,5 +1,5 @@
-"""Reading products on PostgreSQL, outside any transaction: one id (the suite's hottest call),
-several ids, pages and full-text search."""
+"""Reading products outside any transaction: one id (the suite's hottest call), several ids,
+pages and full-text search."""
 
 from __future__ import annotations
 
@@ -21,44 +21,44 @@ from sqlalchemy import (
     tuple_,
 )
 
+from catalog.domain import Page, Product
 from catalog.model import PRODUCT_COLUMNS, products
-from catalog.ports import Page, Row
 
-_NAMES = [c.name for c in PRODUCT_COLUMNS]
-_GET_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = %s::uuid"
-_GET_MANY_SQL = f"SELECT {', '.join(_NAMES)} FROM products WHERE id = ANY(%s::uuid[])"
+_NAMES = ", ".join(c.name for c in PRODUCT_COLUMNS)  # in the order of Product's fields
+_GET_SQL = f"SELECT {_NAMES} FROM products WHERE id = %s::uuid"
+_GET_MANY_SQL = f"SELECT {_NAMES} FROM products WHERE id = ANY(%s::uuid[])"
 _DISCONNECTS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 _LIVE = products.c.deleted_at.is_(None)
 _NEWEST_FIRST = (products.c.created_at.desc(), products.c.id.desc())
 
 
 class ProductReader:
-    """Reads outside any transaction, on their own small autocommit pool.
+    """Reads on their own small autocommit pool.
 
-    `get` (the hottest call in the suite) skips SQLAlchemy's statement and result machinery:
-    one plain DBAPI execute on a pooled connection, about a tenth of the CPU of a Core select.
-    No pre-ping either: a connection that died is dropped and the read retried once.
+    `get` skips SQLAlchemy's statement and result machinery (one plain DBAPI execute on a
+    pooled connection: the CPU figure is in docs/benchmarks.md). No pre-ping either: a
+    connection that died is dropped and the read retried once.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @classmethod
-    def on(cls, url: URL, pool_size: int) -> ProductReader:
+    def on(cls, url: str | URL, pool_size: int) -> ProductReader:
         return cls(create_engine(url, pool_size=pool_size, max_overflow=pool_size,
                                  pool_recycle=1800, isolation_level="AUTOCOMMIT"))
 
-    def get(self, product_id: uuid.UUID) -> Row | None:
+    def get(self, product_id: uuid.UUID) -> Product | None:
         found = self._fetch(_GET_SQL, (str(product_id),))
         return found[0] if found else None
 
-    def get_many(self, product_ids: list[uuid.UUID]) -> list[Row]:
+    def get_many(self, product_ids: list[uuid.UUID]) -> list[Product]:
         """The same plain path as `get`: checkout prices every order through here."""
         if not product_ids:
             return []
         return self._fetch(_GET_MANY_SQL, ([str(pid) for pid in product_ids],))
 
-    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Product]:
         for attempt in (1, 2):
             connection = self.engine.raw_connection()
             try:
@@ -73,22 +73,28 @@ class ProductReader:
                 continue
             finally:
                 connection.close()
-            return [dict(zip(_NAMES, row, strict=True)) for row in found]
+            return [Product(*row) for row in found]
         return []
 
     def page(self, limit: int, after: tuple[Any, ...] | None, category: str | None) -> Page:
-        return self._page(page_statement(limit, after, category), limit, "created_at")
+        rows = self._rows(page_statement(limit, after, category))
+        return _page(rows, limit, lambda row: (row.created_at, row.id))
 
     def search(self, q: str, limit: int, after: tuple[Any, ...] | None,
                category: str | None) -> Page:
-        return self._page(search_statement(q, limit, after, category), limit, "rank")
+        rows = self._rows(search_statement(q, limit, after, category))
+        return _page(rows, limit, lambda row: (row.rank, row.id))
 
-    def _page(self, statement: Select[Any], limit: int, key: str) -> Page:
+    def _rows(self, statement: Select[Any]) -> list[Any]:
         with self.engine.connect() as conn:
-            rows = list(conn.execute(statement).mappings())
-        more = len(rows) > limit  # the statements fetch one row more than a page
-        rows = rows[:limit]
-        return Page(rows, (rows[-1][key], rows[-1]["id"]) if more else None)
+            return list(conn.execute(statement))
+
+
+def _page(rows: list[Any], limit: int, key: Any) -> Page:
+    more = len(rows) > limit  # the statements fetch one row more than a page
+    rows = rows[:limit]
+    found = [Product(*row[:len(PRODUCT_COLUMNS)]) for row in rows]
+    return Page(found, key(rows[-1]) if more else None)
 
 
 def page_statement(limit: int, after: tuple[Any, ...] | None,
