@@ -126,7 +126,8 @@ class CatalogService(HealthMixin):
     def expire_reservations(self) -> None:
         while True:
             with self.store.transaction() as tx:
-                if reservations.expire_due(tx, utcnow()) < reservations.SWEEP_BATCH:
+                batch = reservations.SWEEP_BATCH
+                if reservations.expire_due(tx, utcnow(), batch) < batch:
                     return
 
     # --- payments' events: each applied once (inbox claim in the same transaction) ----------

@@ -5,10 +5,12 @@ each event type has its own queue, and retries and redeliveries reorder them. Fo
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
+from catalog_unit_fakes import refunded, succeeded
 
-from catalog import payments, reservations, use_cases
+from catalog import payment_events, reservations, use_cases
 from catalog.schemas import NewProduct, Reservation, parse
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
@@ -18,15 +20,15 @@ def test_a_restock_that_arrives_before_the_sale_is_retried_not_dropped(tx, state
     with tx:
         a = use_cases.create_product(tx, parse(NewProduct, {"sku": "A", "name": "A",
                                                             "price": 100, "stock": 5}))["id"]
+    pay, refund_event = uuid.uuid4(), uuid.uuid4()
     with tx:
-        reservations.reserve_stock(tx, parse(Reservation, {"reservation_id": "pay-1", "items": [
+        reservations.reserve_stock(tx, parse(Reservation, {"reservation_id": str(pay), "items": [
             {"product_id": a, "quantity": 2}]}), NOW, 900.0)
-    with pytest.raises(payments.SaleNotApplied), tx:  # the refund first: not applied yet
-        payments.payment_refunded(tx, "refund-event", "pay-1", restock=True)
+    with pytest.raises(payment_events.SaleNotApplied), tx:  # the refund first: not applied yet
+        payment_events.payment_refunded(tx, refunded(pay, refund_event))
     with tx:
-        assert payments.payment_succeeded(tx, "sale-event", "pay-1") == "committed"
+        assert payment_events.payment_succeeded(tx, succeeded(pay)) == "committed"
     with tx:  # the retry of the same refund event, after the sale
-        assert payments.payment_refunded(tx, "refund-event", "pay-1", restock=True) == \
-            "restocked"
+        assert payment_events.payment_refunded(tx, refunded(pay, refund_event)) == "restocked"
     row = next(iter(state.products.values()))
     assert (row["on_hand"], row["reserved"]) == (5, 0)

@@ -6,13 +6,15 @@ import datetime as dt
 import uuid
 
 import pytest
+from catalog_unit_fakes import refunded, succeeded
 
-from catalog import payments, reservations, use_cases
+from catalog import payment_events, reservations, use_cases
 from catalog.schemas import NewProduct, Reservation, parse
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, OutOfStock, ReservationLapsed, ValidationFailed
 
 TTL = 900.0
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+E = [uuid.UUID(int=n) for n in range(10)]  # event ids
 
 
 def product(tx, sku, stock):
@@ -56,7 +58,7 @@ def test_same_reservation_id_twice_reserves_once(tx, state):
 
 def test_all_or_nothing_when_one_item_is_short(tx, state):
     a, b = product(tx, "A", 5), product(tx, "B", 1)
-    with pytest.raises(Conflict) as caught:
+    with pytest.raises(OutOfStock) as caught:
         reserve(tx, "r1", [(a, 2), (b, 2)])
     assert caught.value.extra == {"code": "out_of_stock", "product_id": str(b),
                                   "available": 1, "requested": 2}
@@ -109,9 +111,10 @@ def test_release_gives_back_once_and_tombstones_unknown_ids(tx, state):
         reservations.commit_reservation(tx, "r1")
     with tx:
         reservations.release_reservation(tx, "late", NOW)
-    with pytest.raises(Conflict) as caught:
+    with pytest.raises(ReservationLapsed) as caught:
         reserve(tx, "late", [(a, 1)])
     assert caught.value.extra["code"] == "reservation_released"
+    assert caught.value.to_problem()["code"] == "reservation_released"
     assert available(state, a) == 5
 
 
@@ -128,62 +131,64 @@ def test_expiry_frees_only_due_reservations(tx, state):
 
 
 def test_payment_succeeded_commits_and_refund_restocks_once(tx, state):
-    a = product(tx, "A", 5)
-    reserve(tx, "pay-1", [(a, 2)])
+    a, pay = product(tx, "A", 5), uuid.uuid4()
+    reserve(tx, str(pay), [(a, 2)])
     with tx:
-        assert payments.payment_succeeded(tx, "e1", "pay-1") == "committed"
+        assert payment_events.payment_succeeded(tx, succeeded(pay, E[1])) == "committed"
     with tx:  # the same event again (redelivered): nothing happens
-        assert payments.payment_succeeded(tx, "e1", "pay-1") == "duplicate"
+        assert payment_events.payment_succeeded(tx, succeeded(pay, E[1])) == "duplicate"
     with tx:  # another event for the same payment: already committed
-        assert payments.payment_succeeded(tx, "e2", "pay-1") == "already committed"
+        assert payment_events.payment_succeeded(tx, succeeded(pay, E[2])) == "already committed"
     assert state.products[a]["on_hand"] == 3
     with tx:
-        assert payments.payment_refunded(tx, "e3", "pay-1", restock=False) == "no restock"
-        assert payments.payment_refunded(tx, "e4", "pay-1", restock=True) == "restocked"
-        assert payments.payment_refunded(tx, "e4", "pay-1", restock=True) == "duplicate"
-        assert payments.payment_refunded(tx, "e5", "pay-1", restock=True) == "already restocked"
+        assert payment_events.payment_refunded(tx, refunded(pay, E[3], restock=False)) == \
+            "no restock"
+        assert payment_events.payment_refunded(tx, refunded(pay, E[4])) == "restocked"
+        assert payment_events.payment_refunded(tx, refunded(pay, E[4])) == "duplicate"
+        assert payment_events.payment_refunded(tx, refunded(pay, E[5])) == "already restocked"
     assert available(state, a) == 5
 
 
 def test_an_event_whose_effect_fails_is_not_marked_applied(tx, state, monkeypatch):
-    a = product(tx, "A", 5)
-    reserve(tx, "pay-2", [(a, 2)])
+    a, pay = product(tx, "A", 5), uuid.uuid4()
+    reserve(tx, str(pay), [(a, 2)])
     monkeypatch.setattr(tx.reservations, "commit_active", lambda *args: 1 / 0)
     with pytest.raises(ZeroDivisionError), tx:
-        payments.payment_succeeded(tx, "e9", "pay-2")
+        payment_events.payment_succeeded(tx, succeeded(pay, E[9]))
     monkeypatch.undo()
     with tx:
-        assert payments.payment_succeeded(tx, "e9", "pay-2") == "committed"
+        assert payment_events.payment_succeeded(tx, succeeded(pay, E[9])) == "committed"
 
 
 def test_payment_after_expiry_takes_the_units_again_or_reports_oversold(tx, state):
     a, b = product(tx, "A", 2), product(tx, "B", 2)
+    late, gone = uuid.uuid4(), uuid.uuid4()
     later = NOW + dt.timedelta(seconds=TTL + 5)
-    reserve(tx, "late", [(a, 1), (b, 2)])
+    reserve(tx, str(late), [(a, 1), (b, 2)])
     with tx:
         reservations.expire_due(tx, later)
-    reserve(tx, "gone", [(a, 1), (b, 2)], now=later)
+    reserve(tx, str(gone), [(a, 1), (b, 2)], now=later)
     with tx:
         reservations.expire_due(tx, later + dt.timedelta(seconds=TTL))
     with tx:
-        assert payments.payment_succeeded(tx, "e1", "late") == "committed late"
+        assert payment_events.payment_succeeded(tx, succeeded(late)) == "committed late"
     assert (available(state, a), available(state, b)) == (1, 0)
     with tx:
-        assert payments.payment_succeeded(tx, "e2", "gone") == "oversold"
+        assert payment_events.payment_succeeded(tx, succeeded(gone)) == "oversold"
     assert (available(state, a), available(state, b)) == (1, 0)
     assert state.products[a]["on_hand"] == 1
 
 
-def test_a_payment_is_applied_in_one_step_and_its_duplicate_is_not(tx, state, sales):
-    a = product(tx, "A", 5)
-    reserve(tx, "pay-3", [(a, 2)])
-    apply = payments.apply_payment_succeeded
-    assert apply(sales, lambda: tx, "e3", "pay-3") == "committed"
+def test_a_payment_is_applied_in_one_step_and_its_duplicate_is_not(tx, state, store):
+    a, pay = product(tx, "A", 5), uuid.uuid4()
+    reserve(tx, str(pay), [(a, 2)])
+    apply = payment_events.apply_succeeded
+    assert apply(store, succeeded(pay, E[3])) == "committed"
     assert (state.products[a]["on_hand"], state.products[a]["reserved"]) == (3, 0)
-    assert apply(sales, lambda: tx, "e3", "pay-3") == "duplicate"  # (the unit of work's path)
-    assert apply(sales, lambda: tx, "e4", "pay-3") == "already committed"
-    assert apply(sales, lambda: tx, "e5", "nobody") == "no reservation"
-    assert sales.calls == 4 and state.products[a]["on_hand"] == 3
+    assert apply(store, succeeded(pay, E[3])) == "duplicate"  # (the transaction's path)
+    assert apply(store, succeeded(pay, E[4])) == "already committed"
+    assert apply(store, succeeded(uuid.uuid4(), E[5])) == "no reservation"
+    assert store.paid_calls == 4 and state.products[a]["on_hand"] == 3
 
 
 def test_one_product_past_the_integer_stock_columns_is_refused_before_the_database():
