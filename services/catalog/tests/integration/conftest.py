@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from catalog import use_cases
-from catalog.db import CatalogTx
-from catalog.reads import ProductReader
+from catalog.postgres import PostgresStore, PostgresTransaction, ProductReader
 from catalog.schemas import NewProduct
 from shared.db import UnitOfWorkFactory, make_engine
 
@@ -24,9 +23,13 @@ def engine(database_urls: dict[str, str]) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def new_tx(engine: Engine) -> Callable[[], CatalogTx]:
-    factory = UnitOfWorkFactory(engine)
-    return lambda: CatalogTx(factory())
+def store(engine: Engine) -> PostgresStore:
+    return PostgresStore(UnitOfWorkFactory(engine))
+
+
+@pytest.fixture(scope="session")
+def new_tx(store: PostgresStore) -> Callable[[], PostgresTransaction]:
+    return store.transaction
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +44,7 @@ def category() -> str:
 
 
 @pytest.fixture
-def make_product(new_tx: Callable[[], CatalogTx]) -> Callable[..., dict[str, Any]]:
+def make_product(new_tx: Callable[[], PostgresTransaction]) -> Callable[..., dict[str, Any]]:
     def make(stock: int = 0, **fields: Any) -> dict[str, Any]:
         values = {"sku": f"SKU-{uuid.uuid4().hex[:16]}", "name": "Plain product",
                   "price": 1000, "stock": stock, **fields}

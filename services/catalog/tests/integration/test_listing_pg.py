@@ -9,7 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from catalog import reads, repository, seed, use_cases
+from catalog import seed, use_cases
+from catalog.postgres import products, reads
 from catalog.schemas import ListQuery
 
 
@@ -130,7 +131,7 @@ def test_search_goes_through_the_gin_index(engine, many_rows):
 
 
 def test_product_by_id_uses_the_primary_key(engine, many_rows):
-    found = plan(engine, repository._BY_ID.params(id=uuid.uuid4()))
+    found = plan(engine, products._BY_ID.params(id=uuid.uuid4()))
     assert "products_pkey" in found and "Seq Scan" not in found, found
 
 

@@ -10,15 +10,21 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from catalog import payments, reservations
-from catalog.db import AutocommitSales
+from catalog import payment_events, reservations
 from catalog.model import inbox, outbox, stock_movements
 from catalog.schemas import Reservation
-from shared.db import UnitOfWorkFactory
+from shared.contracts.events import PaymentSucceeded
 from shared.errors import Conflict, NotFound
 from shared.wire import utcnow
 
 TTL = 900.0
+
+
+def paid(payment_id, event_id=None):
+    """payments' payment_succeeded as the bus contract has it."""
+    return PaymentSucceeded(event_id=event_id or uuid.uuid4(), occurred_at=utcnow(),
+                            schema_version=1, payment_id=payment_id, user_id=uuid.uuid4(),
+                            amount=100, currency="USD", items=[])
 
 
 def reserve(new_tx, rid, items, now=None):
@@ -29,7 +35,7 @@ def reserve(new_tx, rid, items, now=None):
 
 
 def available(reader, pid):
-    return reader.get(uuid.UUID(str(pid)))["on_hand"] - reader.get(uuid.UUID(str(pid)))["reserved"]
+    return reader.get(uuid.UUID(str(pid))).available
 
 
 def hammer(workers, target):
@@ -61,7 +67,7 @@ def test_concurrent_reservations_on_the_last_units_never_oversell(new_tx, reader
     outcomes = hammer(16, lambda i: reserve(new_tx, f"last-{pid}-{i}", [(pid, 1)]))
     assert outcomes == {"ok": 5, "out_of_stock": 11}
     row = reader.get(pid)
-    assert (row["on_hand"], row["reserved"]) == (5, 5)
+    assert (row.on_hand, row.reserved) == (5, 5)
 
 
 def test_multi_item_reservations_in_any_order_never_deadlock_or_oversell(new_tx, reader,
@@ -121,7 +127,7 @@ def test_expiry_frees_stock_and_commit_keeps_it_sold(new_tx, reader, make_produc
             if reservations.expire_due(tx, utcnow(), 50) < 50:
                 break
     row = reader.get(pid)
-    assert (row["on_hand"], row["reserved"]) == (3, 0)
+    assert (row.on_hand, row.reserved) == (3, 0)
     with new_tx() as tx:
         assert tx.reservations.get(f"exp-{pid}").status == "expired"
     with pytest.raises(Conflict):
@@ -141,54 +147,56 @@ def test_with_products_the_answer_lists_them_as_they_are_now(new_tx, reader, mak
     assert "products" not in reserve(new_tx, f"r-{uuid.uuid4()}", [(a["id"], 1)])
 
 
-def test_paid_multi_item_reservations_commit_concurrently_without_deadlock(new_tx, reader,
-                                                                           make_product):
+def test_paid_multi_item_reservations_commit_concurrently_without_deadlock(new_tx, engine,
+                                                                           reader, make_product):
     a, b = uuid.UUID(make_product(stock=12)["id"]), uuid.UUID(make_product(stock=20)["id"])
     orders = ([(a, 1), (b, 2)], [(b, 2), (a, 1)])
-    rids = [f"paid-{a}-{i}" for i in range(8)]
-    for i, rid in enumerate(rids):
-        reserve(new_tx, rid, orders[i % 2])
+    payments = [uuid.uuid4() for _ in range(8)]
+    events = [paid(payment) for payment in payments]
+    for i, payment in enumerate(payments):
+        reserve(new_tx, str(payment), orders[i % 2])
 
     def pay(i):
         with new_tx() as tx:
-            assert payments.payment_succeeded(tx, f"ev-{rids[i]}", rids[i]) == "committed"
+            assert payment_events.payment_succeeded(tx, events[i]) == "committed"
 
     assert hammer(8, pay) == {"ok": 8}
-    assert [(reader.get(p)["on_hand"], reader.get(p)["reserved"]) for p in (a, b)] == \
+    assert [(reader.get(p).on_hand, reader.get(p).reserved) for p in (a, b)] == \
         [(4, 0), (4, 0)]
     with new_tx() as tx:
-        assert tx.reservations.get(rids[0]).status == "committed"
-        assert not tx.reservations.commit_active(rids[0])  # committed once, never twice
-        moved = tx.uow.session.execute(select(stock_movements.c.delta).where(
+        assert tx.reservations.get(str(payments[0])).status == "committed"
+        assert not tx.reservations.commit_active(str(payments[0]))  # committed once, never twice
+    with engine.connect() as conn:
+        moved = conn.execute(select(stock_movements.c.delta).where(
             stock_movements.c.product_id == b,
-            stock_movements.c.reason.like("sold: reservation paid-%"))).scalars().all()
+            stock_movements.c.reason.in_([f"sold: reservation {p}" for p in payments]))
+        ).scalars().all()
     assert sorted(moved) == [-2] * 8
     with new_tx() as tx:
-        assert payments.payment_succeeded(tx, f"ev-{rids[0]}", rids[0]) == "duplicate"
+        assert payment_events.payment_succeeded(tx, events[0]) == "duplicate"
 
 
-def test_a_paid_reservation_and_its_event_claim_commit_in_one_statement(engine, new_tx, reader,
-                                                                        make_product):
-    sales = AutocommitSales(UnitOfWorkFactory(engine))
+def test_a_paid_reservation_and_its_event_claim_commit_in_one_statement(engine, store, new_tx,
+                                                                        reader, make_product):
     pid = uuid.UUID(make_product(stock=5)["id"])
-    rid, event_id = f"one-{pid}", str(uuid.uuid4())
+    payment, event_id = uuid.uuid4(), uuid.uuid4()
+    rid, event = str(payment), paid(payment, event_id)
     reserve(new_tx, rid, [(pid, 2)])
-    apply = payments.apply_payment_succeeded
-    assert apply(sales, new_tx, event_id, rid) == "committed"
-    assert (reader.get(pid)["on_hand"], reader.get(pid)["reserved"]) == (3, 0)
-    # A redelivery: its claim fails the one statement, and the unit of work says why.
-    assert not sales.commit_paid(rid, payments.SUCCEEDED_HANDLER, event_id)
-    assert apply(sales, new_tx, event_id, rid) == "duplicate"
+    assert payment_events.apply_succeeded(store, event) == "committed"
+    assert (reader.get(pid).on_hand, reader.get(pid).reserved) == (3, 0)
+    # A redelivery: its claim fails the one statement, and the transaction says why.
+    assert not store.commit_paid(rid, payment_events.SUCCEEDED_HANDLER, str(event_id))
+    assert payment_events.apply_succeeded(store, event) == "duplicate"
     with engine.connect() as conn:
         claims = conn.execute(select(inbox.c.message_id).where(
-            inbox.c.message_id == event_id)).scalars().all()
-    assert claims == [event_id] and reader.get(pid)["on_hand"] == 3
+            inbox.c.message_id == str(event_id))).scalars().all()
+    assert claims == [str(event_id)] and reader.get(pid).on_hand == 3
     # An event claimed before while its reservation is still active: nothing at all happens.
-    other, claimed = f"two-{pid}", str(uuid.uuid4())
+    other, claimed = str(uuid.uuid4()), str(uuid.uuid4())
     reserve(new_tx, other, [(pid, 1)])
     with new_tx() as tx:
-        assert tx.inbox.claim(payments.SUCCEEDED_HANDLER, claimed)
-    assert not sales.commit_paid(other, payments.SUCCEEDED_HANDLER, claimed)
+        assert tx.inbox.claim(payment_events.SUCCEEDED_HANDLER, claimed)
+    assert not store.commit_paid(other, payment_events.SUCCEEDED_HANDLER, claimed)
     with new_tx() as tx:
         assert tx.reservations.get(other).status == "active"
-    assert (reader.get(pid)["on_hand"], reader.get(pid)["reserved"]) == (3, 1)
+    assert (reader.get(pid).on_hand, reader.get(pid).reserved) == (3, 1)
