@@ -168,7 +168,7 @@ def test_the_running_catalogs_sweeper_expires_reservations(http, admin, database
     """A reservation made with a 1 s TTL (straight through the use case, on the suite's
     database) is expired by the running catalog service's timer, which frees its units."""
     from catalog import reservations
-    from catalog.db import CatalogTx
+    from catalog.postgres import PostgresStore
     from catalog.schemas import Reservation
     from shared.db import UnitOfWorkFactory, make_engine
 
@@ -177,7 +177,7 @@ def test_the_running_catalogs_sweeper_expires_reservations(http, admin, database
     try:
         request = Reservation.model_validate({"reservation_id": f"ttl-{pid}", "items": [
             {"product_id": pid, "quantity": 2}]})
-        with CatalogTx(UnitOfWorkFactory(engine)()) as tx:
+        with PostgresStore(UnitOfWorkFactory(engine)).transaction() as tx:
             reservations.reserve_stock(tx, request, wire.utcnow(), ttl_seconds=1.0)
     finally:
         engine.dispose()
