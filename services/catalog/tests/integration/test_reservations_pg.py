@@ -103,7 +103,7 @@ def test_a_short_item_rolls_back_the_whole_reservation(new_tx, reader, engine, m
 
 
 def test_an_unknown_product_is_not_found_and_nothing_is_kept(new_tx, reader, make_product):
-    # Found by schemathesis through POST /payments: the items' foreign key made this a 500.
+    # The items' foreign key must not turn an unknown product into a bare 500.
     known, unknown = make_product(stock=5)["id"], uuid.uuid4()
     rid = f"unknown-{known}"
     with pytest.raises(NotFound) as caught:

@@ -1,6 +1,6 @@
 """payment_refunded (with restock) may reach the catalog before the payment_succeeded it refunds:
-each event type has its own queue, and retries and redeliveries reorder them. Found by
-`make chaos` (docs/reliability.md): the restock used to be dropped for good."""
+each event type has its own queue, and retries and redeliveries reorder them
+(docs/reliability.md tells how `make chaos` found it)."""
 
 from __future__ import annotations
 
