@@ -5,16 +5,23 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-# Loaded under a name of its own (pytest's importlib mode puts no test directory on sys.path,
-# and other components have a fakes.py too); test modules import it as `catalog_unit_fakes`.
-_spec = importlib.util.spec_from_file_location("catalog_unit_fakes",
-                                               Path(__file__).with_name("fakes.py"))
-assert _spec is not None and _spec.loader is not None
-fakes = sys.modules["catalog_unit_fakes"] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fakes)
+
+# Loaded under names of their own: pytest's importlib mode puts no test directory on sys.path,
+# and other components have a fakes.py too. Test modules import `catalog_unit_fakes`.
+def _load(name: str, file: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(file))
+    assert spec is not None and spec.loader is not None
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_load("catalog_fake_products", "fake_products.py")
+fakes = _load("catalog_unit_fakes", "fakes.py")
 
 
 @pytest.fixture
