@@ -1,4 +1,5 @@
-"""Fakes of the payments ports (catalog, provider) and fixtures on the real payments database."""
+"""Integration fixtures: the use cases on the real payments database and card simulator, with
+a thread-safe fake catalog (the unit tests' fakes are in unit/fakes.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from payments.core import Actor, Deps
-from payments.provider import Charge, ProviderRefund, RetryingProvider
-from shared.errors import Conflict, NotFound
+from payments.domain import Actor
+from payments.ports import Charge, Deps, ProviderRefund
+from payments.provider import RetryingProvider
+from shared.errors import NotFound, OutOfStock
 
 
 class FakeCatalog:
@@ -62,7 +64,7 @@ class FakeCatalog:
                 if product_id not in self.products or self.products[product_id]["deleted"]:
                     raise NotFound("no such product")
                 if self.available(product_id) < quantity:
-                    raise Conflict("Out of stock.", extra={"code": "out_of_stock"})
+                    raise OutOfStock("Out of stock.")
             self.reservations[reservation_id] = {"items": wanted, "status": "active"}
             return self.reservations[reservation_id]
 
@@ -111,6 +113,20 @@ class CountingProvider:
 
 
 @pytest.fixture
+def ledger_balance() -> Any:
+    """captured - refunded of a payment, from its `sales` ledger entries."""
+    from sqlalchemy import func, select
+
+    from payments.model import ledger_entries as entries
+
+    def balance(session: Any, payment_id: uuid.UUID) -> int:
+        return -int(session.execute(select(func.coalesce(func.sum(entries.c.amount), 0)).where(
+            entries.c.payment_id == payment_id, entries.c.account == "sales")).scalar_one())
+
+    return balance
+
+
+@pytest.fixture
 def catalog() -> FakeCatalog:
     return FakeCatalog()
 
@@ -143,5 +159,7 @@ def simulator(uow: Any) -> CountingProvider:
 
 @pytest.fixture
 def deps(uow: Any, catalog: FakeCatalog, simulator: CountingProvider) -> Deps:
-    return Deps(uow=uow, catalog=catalog, provider=RetryingProvider(simulator, 3, 0.0),
-                lease_seconds=30.0)
+    from payments.postgres import PostgresStore
+
+    return Deps(store=PostgresStore(uow), catalog=catalog,
+                provider=RetryingProvider(simulator, 3, 0.0), lease_seconds=30.0)
