@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 import signal
 import uuid
-from typing import Any
 
 from payments import errors, key_claims, signals, views
-from payments.domain import KeyRecord, Outcome, Payment, charge_key, price_from
+from payments.domain import Item, KeyRecord, Outcome, Payment, charge_key, price_from
 from payments.ports import Charge, Deps, Finish
 from shared.errors import (
     Conflict,
@@ -188,7 +187,7 @@ def _abandon(deps: Deps, payment: Payment) -> None:
             tx.keys.forget(payment.id)
 
 
-def _name_unknown(deps: Deps, items: list[dict[str, Any]]) -> None:
+def _name_unknown(deps: Deps, items: list[Item]) -> None:
     """Raise the 422 that names the unknown products, if the catalog says which they are."""
     try:
         found = deps.catalog.get_products([item["product_id"] for item in items])

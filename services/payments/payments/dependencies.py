@@ -7,6 +7,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from payments.config import settings
+from payments.domain import Item, Product
 from payments.ports import CardProvider, Deps
 from payments.postgres import PostgresStore
 from payments.provider import RetryingProvider
@@ -19,19 +20,18 @@ class RpcCatalog:
     def __init__(self, proxy: Any) -> None:
         self.proxy = proxy
 
-    def get_products(self, product_ids: list[str]) -> list[dict[str, Any]]:
+    def get_products(self, product_ids: list[str]) -> list[Product]:
         return list(self.proxy.get_products(product_ids))
 
-    def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> Any:
-        return self.proxy.reserve_stock(reservation_id, items=items)
+    def reserve_stock(self, reservation_id: str, items: list[Item]) -> None:
+        self.proxy.reserve_stock(reservation_id, items=items)
 
-    def reserve_priced(self, reservation_id: str,
-                       items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def reserve_priced(self, reservation_id: str, items: list[Item]) -> list[Product]:
         reservation = self.proxy.reserve_stock(reservation_id, items=items, with_products=True)
         return list(reservation["products"])
 
-    def release_reservation(self, reservation_id: str) -> Any:
-        return self.proxy.release_reservation(reservation_id)
+    def release_reservation(self, reservation_id: str) -> None:
+        self.proxy.release_reservation(reservation_id)
 
 
 class Ports(DependencyProvider):  # type: ignore[misc]

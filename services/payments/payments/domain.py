@@ -8,7 +8,7 @@ import enum
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 
@@ -78,6 +78,22 @@ def decide(record: KeyRecord, wanted_fingerprint: str, lease_expired: bool) -> D
     return Decision.TAKEOVER if lease_expired else Decision.IN_FLIGHT
 
 
+class Item(TypedDict):
+    product_id: str  # canonical UUID text
+    quantity: int
+
+
+class Product(TypedDict):
+    """The catalog's product document, as far as payments reads it."""
+
+    id: str
+    sku: str
+    name: str
+    price: int
+    currency: str
+    deleted: NotRequired[bool]
+
+
 class Line(TypedDict):
     """One item of a payment, priced by the catalog at checkout time."""
 
@@ -140,7 +156,7 @@ def refund_amount(payment: Payment, wanted: int | None, restock: bool) -> int:
     return amount
 
 
-def price_from(found: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> Priced:
+def price_from(found: list[Product], wanted: list[Item]) -> Priced:
     """Prices from the catalog's products, never from the client: unknown or deleted products,
     several currencies and a total above MAX_AMOUNT are 422."""
     products = {str(uuid.UUID(str(p["id"]))): p for p in found if not p.get("deleted")}

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from payments import checkout_saga, errors, refunds, schemas
-from payments.domain import Actor, Decision, KeyRecord, Outcome
+from payments.domain import Actor, Decision, Item, KeyRecord, Outcome
 from payments.key_claims import begin
 from payments.ports import Deps
 
@@ -23,7 +23,7 @@ def checkout(deps: Deps, actor: Actor, key: Any, payload: Any) -> Outcome:
     for item in request.items:  # the same product twice is one line
         product_id = str(item.product_id)
         quantities[product_id] = quantities.get(product_id, 0) + item.quantity
-    items = [{"product_id": p, "quantity": q} for p, q in quantities.items()]
+    items: list[Item] = [{"product_id": p, "quantity": q} for p, q in quantities.items()]
     claim = begin(deps, actor, key, "checkout",
                   {"items": items, "payment_method": request.payment_method})
     if isinstance(claim, Outcome):
