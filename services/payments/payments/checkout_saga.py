@@ -13,18 +13,16 @@ import os
 import signal
 import uuid
 
-from payments import errors, key_claims, signals, views
+from payments import checkout_outcomes, errors, key_claims
 from payments.domain import Item, KeyRecord, Outcome, Payment, charge_key, price_from
-from payments.ports import Charge, Deps, Finish
+from payments.ports import Charge, Deps
 from shared.errors import (
-    Conflict,
     NotFound,
     OutOfStock,
     ReservationLapsed,
     ServiceUnavailable,
     ValidationFailed,
 )
-from shared.messaging.outbox import new_event
 
 
 def start_or_resume(deps: Deps, record: KeyRecord, fresh: bool = False) -> Outcome:
@@ -67,10 +65,8 @@ def _reserve_and_create(deps: Deps, record: KeyRecord) -> Payment | Outcome:
     payment_id, items = record.resource_id, record.request["items"]
     try:
         products = deps.catalog.reserve_priced(str(payment_id), items)
-    except OutOfStock as exc:  # nothing reserved, nothing charged
-        return _refused(deps, payment_id, errors.out_of_stock(exc.detail), "out_of_stock")
-    except ReservationLapsed:  # a taken-over request whose reservation was let go
-        return _refused(deps, payment_id, errors.lapsed(), "reservation_lapsed")
+    except (OutOfStock, ReservationLapsed) as exc:  # nothing reserved, nothing charged
+        return checkout_outcomes.refused(deps, payment_id, exc)
     except (NotFound, ValidationFailed):
         key_claims.forget(deps, payment_id)  # nothing was reserved; say which products are unknown
         _name_unknown(deps, items)
@@ -124,67 +120,19 @@ def _reserve_again(deps: Deps, payment: Payment) -> Outcome | None:
         earlier = deps.provider.find_charge(charge_key(payment.id))
         if earlier is not None:
             return _settle(deps, payment, earlier)
-        if isinstance(exc, OutOfStock):
-            return _refused(deps, payment.id, errors.out_of_stock(exc.detail), "out_of_stock",
-                            payment_exists=True)
-        return _refused(deps, payment.id, errors.lapsed(), "reservation_lapsed",
-                        payment_exists=True)
+        return checkout_outcomes.refused(deps, payment.id, exc, payment_exists=True)
     except (NotFound, ValidationFailed):
-        _abandon(deps, payment)
+        checkout_outcomes.abandon(deps, payment)
         raise errors.product_gone() from None
     return None
 
 
 def _settle(deps: Deps, payment: Payment, charge: Charge) -> Outcome:
     if charge.succeeded:
-        body = views.payment(payment, status="succeeded")
-        event = new_event("payments", "payment_succeeded", {
-            "payment_id": str(payment.id), "user_id": str(payment.user_id),
-            "amount": payment.amount, "currency": payment.currency,
-            "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
-                       "unit_price": i["unit_price"]} for i in payment.items]})
-        return _finish(deps, payment.id, Finish(True, charge.id, None, 201, body, event),
-                       "succeeded")
-    deps.catalog.release_reservation(str(payment.id))
+        return checkout_outcomes.succeeded(deps, payment, charge)
+    deps.catalog.release_reservation(str(payment.id))  # compensate, then record the decline
     _checkpoint(deps, "release")
-    code = charge.decline_code or "card_declined"
-    body = errors.declined(code, payment.id).to_problem(errors.request_id())
-    event = new_event("payments", "payment_failed", {
-        "payment_id": str(payment.id), "user_id": str(payment.user_id), "decline_code": code})
-    return _finish(deps, payment.id, Finish(False, charge.id, code, 402, body, event),
-                   "declined", code)
-
-
-def _finish(deps: Deps, payment_id: uuid.UUID, outcome: Finish, *label: str) -> Outcome:
-    with deps.store.statement() as tx:
-        recorded = tx.payments.finish(payment_id, outcome)
-    if not recorded:  # another driver finished first: its outcome is the answer
-        return key_claims.stored_outcome(deps, payment_id)
-    signals.checkout_finished(*label)
-    return Outcome(outcome.status_code, outcome.body)
-
-
-def _refused(deps: Deps, payment_id: uuid.UUID, error: Conflict, label: str,
-             payment_exists: bool = False) -> Outcome:
-    """Nothing is reserved or charged: only the 409 is kept (the payment, if any, is not)."""
-    body = error.to_problem(errors.request_id())
-    with deps.store.transaction() as tx:
-        if payment_exists and not tx.payments.delete_pending(payment_id):
-            gone = True  # another driver finished it first
-        else:
-            gone = False
-            tx.keys.complete(payment_id, 409, body)
-    if gone:
-        return key_claims.stored_outcome(deps, payment_id)
-    signals.checkout_finished(label)
-    return Outcome(409, body)
-
-
-def _abandon(deps: Deps, payment: Payment) -> None:
-    # A product vanished after pricing: a validation failure, so nothing is stored.
-    with deps.store.transaction() as tx:
-        if tx.payments.delete_pending(payment.id):
-            tx.keys.forget(payment.id)
+    return checkout_outcomes.declined(deps, payment, charge)
 
 
 def _name_unknown(deps: Deps, items: list[Item]) -> None:
