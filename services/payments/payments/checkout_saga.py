@@ -14,8 +14,9 @@ import signal
 import uuid
 
 from payments import checkout_outcomes, errors, key_claims
-from payments.domain import Item, KeyRecord, Outcome, Payment, charge_key, price_from
+from payments.domain import KeyRecord, Outcome, Payment, charge_key
 from payments.ports import Charge, Deps
+from payments.pricing import Item, price_from
 from shared.errors import (
     NotFound,
     OutOfStock,

@@ -7,9 +7,9 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from payments.config import settings
-from payments.domain import Item, Product
 from payments.ports import CardProvider, Deps
 from payments.postgres import PostgresStore
+from payments.pricing import Item, Product
 from payments.provider import RetryingProvider
 from payments.simulator import CardSimulator
 

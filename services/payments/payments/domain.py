@@ -1,5 +1,5 @@
 """Payments' records and pure rules: who asks, what a request answers, the Idempotency-Key state
-machine, a payment and the rules of its refunds, and pricing from the catalog's products."""
+machine, a payment and the rules of its refunds (pricing.py prices a checkout)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ import enum
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import orjson
 
 from payments import errors
 
-# The most one payment can be, in minor units: the catalog's highest price (amounts and the
-# ledger's sums are 64-bit in PostgreSQL).
-MAX_AMOUNT = 10**15
 REFUNDABLE = ("succeeded", "partially_refunded")
 
 
@@ -76,22 +73,6 @@ def decide(record: KeyRecord, wanted_fingerprint: str, lease_expired: bool) -> D
     if record.state == "completed":
         return Decision.REPLAY
     return Decision.TAKEOVER if lease_expired else Decision.IN_FLIGHT
-
-
-class Item(TypedDict):
-    product_id: str  # canonical UUID text
-    quantity: int
-
-
-class Product(TypedDict):
-    """The catalog's product document, as far as payments reads it."""
-
-    id: str
-    sku: str
-    name: str
-    price: int
-    currency: str
-    deleted: NotRequired[bool]
 
 
 class Line(TypedDict):
@@ -154,25 +135,3 @@ def refund_amount(payment: Payment, wanted: int | None, restock: bool) -> int:
     if restock and amount != left:
         raise errors.partial_restock()
     return amount
-
-
-def price_from(found: list[Product], wanted: list[Item]) -> Priced:
-    """Prices from the catalog's products, never from the client: unknown or deleted products,
-    several currencies and a total above MAX_AMOUNT are 422."""
-    products = {str(uuid.UUID(str(p["id"]))): p for p in found if not p.get("deleted")}
-    missing = [i for i, item in enumerate(wanted) if item["product_id"] not in products]
-    if missing:
-        raise errors.unknown_products(missing)
-    currencies = {products[item["product_id"]]["currency"] for item in wanted}
-    if len(currencies) > 1:
-        raise errors.several_currencies()
-    lines: list[Line] = []
-    for item in wanted:
-        product = products[item["product_id"]]
-        lines.append({"product_id": item["product_id"], "sku": product["sku"],
-                      "name": product["name"], "unit_price": int(product["price"]),
-                      "quantity": item["quantity"]})
-    amount = sum(line["unit_price"] * line["quantity"] for line in lines)
-    if amount > MAX_AMOUNT:
-        raise errors.too_large(MAX_AMOUNT)
-    return Priced(amount=amount, currency=currencies.pop(), items=lines)

@@ -10,7 +10,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from payments.domain import Item, KeyRecord, Payment, Priced, Product, Refund
+from payments.domain import KeyRecord, Payment, Priced, Refund
+from payments.pricing import Item, Product
 
 
 class Keys(Protocol):

@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 from payments import checkout_saga, errors, refunds, schemas
-from payments.domain import Actor, Decision, Item, KeyRecord, Outcome
+from payments.domain import Actor, Decision, KeyRecord, Outcome
 from payments.key_claims import begin
 from payments.ports import Deps
+from payments.pricing import Item
 
 log = logging.getLogger(__name__)
 

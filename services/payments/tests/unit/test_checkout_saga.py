@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from payments import key_claims, use_cases
-from payments.domain import Actor, charge_key, price_from
+from payments.domain import Actor, charge_key
+from payments.pricing import price_from
 from shared.errors import (
     IdempotencyKeyInUse,
     ReservationLapsed,

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from payments import schemas, views
-from payments.domain import price_from
+from payments.pricing import price_from
 from shared.errors import BadRequest, ValidationFailed
 
 
