@@ -18,6 +18,7 @@ from payments.domain import KeyRecord, Outcome, Payment, charge_key
 from payments.ports import Charge, Deps
 from payments.pricing import Item, price_from
 from shared.errors import (
+    Conflict,
     NotFound,
     OutOfStock,
     ReservationLapsed,
@@ -116,12 +117,14 @@ def _reserve_again(deps: Deps, payment: Payment) -> Outcome | None:
         deps.catalog.reserve_stock(str(payment.id), [
             {"product_id": item["product_id"], "quantity": item["quantity"]}
             for item in payment.items])
-    except (OutOfStock, ReservationLapsed) as exc:
-        # Nothing is held now; unless the card was charged before, nothing was charged.
+    except Conflict as exc:
+        # Whatever the refusal says, a charge made before decides the outcome.
         earlier = deps.provider.find_charge(charge_key(payment.id))
         if earlier is not None:
             return _settle(deps, payment, earlier)
-        return checkout_outcomes.refused(deps, payment.id, exc, payment_exists=True)
+        if isinstance(exc, (OutOfStock, ReservationLapsed)):  # nothing held, nothing charged
+            return checkout_outcomes.refused(deps, payment.id, exc, payment_exists=True)
+        raise  # not an outcome: the key is released and the sweeper tries again
     except (NotFound, ValidationFailed):
         checkout_outcomes.abandon(deps, payment)
         raise errors.product_gone() from None

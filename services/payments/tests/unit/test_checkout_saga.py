@@ -11,6 +11,7 @@ from payments import key_claims, use_cases
 from payments.domain import Actor, charge_key
 from payments.pricing import price_from
 from shared.errors import (
+    Conflict,
     IdempotencyKeyInUse,
     ReservationLapsed,
     ReservationMismatch,
@@ -158,6 +159,38 @@ def test_a_resumed_payment_whose_reservation_lapsed_before_any_charge_is_not_kep
     key = store.key(ALICE.user_id, "k")
     assert (key.status_code, key.body["code"]) == (409, "reservation_expired")
     assert store.tables.payments == {} and provider.charges == {}
+
+
+def test_a_resumed_payment_settles_an_earlier_decline_whatever_the_catalog_refusal_says(
+        deps, store, catalog, provider):
+    product = catalog.add()
+    catalog.fail_next["release_reservation"] = RuntimeError("died before releasing")
+    with pytest.raises(RuntimeError):
+        use_cases.checkout(deps, ALICE, "k", order((product, 1), method="tok_chargeDeclined"))
+    # An older catalog answers a released reservation with a bare Conflict.
+    catalog.fail_next["reserve_stock"] = Conflict("Reservation is released.",
+                                                  extra={"code": "reservation_released"})
+    assert use_cases.sweep(deps) == 1
+    [payment] = store.tables.payments.values()
+    assert (payment.status, payment.decline_code) == ("failed", "card_declined")
+    assert catalog.reservations[str(payment.id)]["status"] == "released"
+
+
+def test_a_resumed_payment_meeting_another_conflict_before_any_charge_stays_for_the_sweeper(
+        deps, store, catalog, provider):
+    product = catalog.add()
+    record = key_claims.begin(deps, ALICE, "k", "checkout",
+                              {"items": [{"product_id": product, "quantity": 1}],
+                               "payment_method": "tok_visa"}).record
+    items = record.request["items"]
+    with store.transaction() as tx:
+        tx.payments.insert(record.resource_id, ALICE.user_id,
+                           price_from(catalog.get_products([product]), items), "tok_visa")
+        tx.keys.release(record.resource_id)
+    catalog.fail_next["reserve_stock"] = ReservationMismatch("Other items.")
+    assert use_cases.sweep(deps) == 1  # logged, and the key released for the next sweep
+    assert store.tables.payments[record.resource_id].status == "pending"
+    assert record.resource_id in store.tables.expired and provider.charges == {}
 
 
 def test_an_unknown_product_is_422_and_the_key_is_forgotten(deps, store, catalog):
