@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import (
@@ -296,23 +295,53 @@ class PgEvents:
 
 
 class PgTransaction:
+    """The repositories on one session or connection, each made when it is used."""
+
+    __slots__ = ("db",)
+
     def __init__(self, db: Db) -> None:
-        self.keys = PgKeys(db)
-        self.payments = PgPayments(db)
-        self.ledger = PgLedger(db)
-        self.events = PgEvents(db)
+        self.db = db
+
+    @property
+    def keys(self) -> PgKeys:
+        return PgKeys(self.db)
+
+    @property
+    def payments(self) -> PgPayments:
+        return PgPayments(self.db)
+
+    @property
+    def ledger(self) -> PgLedger:
+        return PgLedger(self.db)
+
+    @property
+    def events(self) -> PgEvents:
+        return PgEvents(self.db)
+
+
+class _Block:
+    """A `with` block on a unit of work's session or an autocommit connection (a class, not a
+    generator: the checkout enters three of them)."""
+
+    __slots__ = ("inner", "session")
+
+    def __init__(self, inner: AbstractContextManager[Any], session: bool) -> None:
+        self.inner, self.session = inner, session
+
+    def __enter__(self) -> PgTransaction:
+        opened = self.inner.__enter__()
+        return PgTransaction(opened.session if self.session else opened)
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        return self.inner.__exit__(*exc_info)
 
 
 class PostgresStore:
     def __init__(self, factory: UnitOfWorkFactory) -> None:
         self.factory = factory
 
-    @contextmanager
-    def transaction(self) -> Iterator[PgTransaction]:
-        with self.factory() as uow:
-            yield PgTransaction(uow.session)
+    def transaction(self) -> _Block:
+        return _Block(self.factory(), session=True)
 
-    @contextmanager
-    def statement(self) -> Iterator[PgTransaction]:
-        with self.factory.autocommit() as conn:
-            yield PgTransaction(conn)
+    def statement(self) -> _Block:
+        return _Block(self.factory.autocommit(), session=False)
