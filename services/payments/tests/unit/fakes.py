@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,7 +193,7 @@ class FakeStore:
 
 
 class FakeCatalog:
-    """The catalog's reservation RPCs in memory: idempotent, all or nothing."""
+    """The catalog's reservation RPCs in memory: idempotent, all or nothing, thread-safe."""
 
     def __init__(self) -> None:
         self.products: dict[str, dict[str, Any]] = {}
@@ -199,6 +201,8 @@ class FakeCatalog:
         self.calls: list[str] = []
         self.fail_next: dict[str, Exception] = {}
         self.fail_after_reserve: Exception | None = None  # reserved, then the answer is lost
+        self.reserve_delay = 0.0  # seconds each reserve takes (keeps a request in flight)
+        self._lock = threading.Lock()
 
     def add(self, price: int = 1000, currency: str = "USD", stock: int = 10,
             deleted: bool = False) -> str:
@@ -226,16 +230,18 @@ class FakeCatalog:
 
     def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> Any:
         self._call("reserve_stock")
-        if reservation_id in self.reservations:
-            return self.reservations[reservation_id]
+        time.sleep(self.reserve_delay)
         wanted = {i["product_id"]: i["quantity"] for i in items}
-        for product_id, quantity in wanted.items():
-            if product_id not in self.products or self.products[product_id]["deleted"]:
-                raise NotFound("no such product")
-            if self.available(product_id) < quantity:
-                raise OutOfStock("Not enough stock.")
-        self.reservations[reservation_id] = {"items": wanted, "status": "active"}
-        return self.reservations[reservation_id]
+        with self._lock:
+            if reservation_id in self.reservations:
+                return self.reservations[reservation_id]
+            for product_id, quantity in wanted.items():
+                if product_id not in self.products or self.products[product_id]["deleted"]:
+                    raise NotFound("no such product")
+                if self.available(product_id) < quantity:
+                    raise OutOfStock("Not enough stock.")
+            self.reservations[reservation_id] = {"items": wanted, "status": "active"}
+            return self.reservations[reservation_id]
 
     def reserve_priced(self, reservation_id: str,
                        items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -248,9 +254,11 @@ class FakeCatalog:
 
     def release_reservation(self, reservation_id: str) -> Any:
         self._call("release_reservation")
-        record = self.reservations.setdefault(reservation_id, {"items": {}, "status": "active"})
-        record["status"] = "released"
-        return record
+        with self._lock:  # an unknown id leaves a released tombstone
+            record = self.reservations.setdefault(reservation_id,
+                                                  {"items": {}, "status": "released"})
+            record["status"] = "released"
+            return record
 
 
 class FakeProvider:

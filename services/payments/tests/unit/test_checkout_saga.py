@@ -28,6 +28,25 @@ def order(*pairs, method="tok_visa"):
             "payment_method": method}
 
 
+def died_after_charging(deps, product):
+    """What a process that died right after the provider charged leaves: a pending payment."""
+    deps.provider.die_after_charge = True
+    with pytest.raises(RuntimeError):
+        use_cases.checkout(deps, ALICE, "k", order((product, 1)))
+
+
+def died_before_charging(deps, store, catalog, product):
+    """A pending payment whose request died before the charge, its key's lease over."""
+    items = [{"product_id": product, "quantity": 1}]
+    record = key_claims.begin(deps, ALICE, "k", "checkout",
+                              {"items": items, "payment_method": "tok_visa"}).record
+    with store.transaction() as tx:
+        tx.payments.insert(record.resource_id, ALICE.user_id,
+                           price_from(catalog.get_products([product]), items), "tok_visa")
+        tx.keys.release(record.resource_id)
+    return record.resource_id
+
+
 def test_a_checkout_reserves_charges_and_records_its_outcome(deps, store, catalog, provider):
     a, b = catalog.add(price=1999), catalog.add(price=500)
     outcome = use_cases.checkout(deps, ALICE, "k", order((a, 2), (b, 1), (a, 1)))
@@ -120,9 +139,7 @@ def test_a_crash_after_reserving_is_completed_by_the_sweeper(deps, store, catalo
 def test_a_crash_after_charging_is_resumed_by_a_retry_without_a_second_charge(
         deps, store, catalog, provider):
     product = catalog.add()
-    provider.die_after_charge = True
-    with pytest.raises(RuntimeError):
-        use_cases.checkout(deps, ALICE, "k", order((product, 1)))
+    died_after_charging(deps, product)
     [payment] = store.tables.payments.values()
     assert payment.status == "pending"
     outcome = use_cases.checkout(deps, ALICE, "k", order((product, 1)))
@@ -134,9 +151,7 @@ def test_a_crash_after_charging_is_resumed_by_a_retry_without_a_second_charge(
 def test_a_resumed_payment_whose_reservation_lapsed_settles_an_earlier_charge(
         deps, store, catalog, provider):
     product = catalog.add()
-    provider.die_after_charge = True
-    with pytest.raises(RuntimeError):
-        use_cases.checkout(deps, ALICE, "k", order((product, 1)))
+    died_after_charging(deps, product)
     catalog.fail_next["reserve_stock"] = ReservationLapsed("Reservation is expired.")
     assert use_cases.sweep(deps) == 1
     outcome = use_cases.checkout(deps, ALICE, "k", order((product, 1)))
@@ -146,14 +161,7 @@ def test_a_resumed_payment_whose_reservation_lapsed_settles_an_earlier_charge(
 
 def test_a_resumed_payment_whose_reservation_lapsed_before_any_charge_is_not_kept(
         deps, store, catalog, provider):
-    product = catalog.add()
-    items = [{"product_id": product, "quantity": 1}]
-    record = key_claims.begin(deps, ALICE, "k", "checkout",
-                              {"items": items, "payment_method": "tok_visa"}).record
-    with store.transaction() as tx:  # the payment exists; its request died before the charge
-        tx.payments.insert(record.resource_id, ALICE.user_id,
-                           price_from(catalog.get_products([product]), items), "tok_visa")
-        tx.keys.release(record.resource_id)
+    died_before_charging(deps, store, catalog, catalog.add())
     catalog.fail_next["reserve_stock"] = ReservationLapsed("Reservation is expired.")
     assert use_cases.sweep(deps) == 1
     key = store.key(ALICE.user_id, "k")
@@ -178,19 +186,11 @@ def test_a_resumed_payment_settles_an_earlier_decline_whatever_the_catalog_refus
 
 def test_a_resumed_payment_meeting_another_conflict_before_any_charge_stays_for_the_sweeper(
         deps, store, catalog, provider):
-    product = catalog.add()
-    record = key_claims.begin(deps, ALICE, "k", "checkout",
-                              {"items": [{"product_id": product, "quantity": 1}],
-                               "payment_method": "tok_visa"}).record
-    items = record.request["items"]
-    with store.transaction() as tx:
-        tx.payments.insert(record.resource_id, ALICE.user_id,
-                           price_from(catalog.get_products([product]), items), "tok_visa")
-        tx.keys.release(record.resource_id)
+    payment_id = died_before_charging(deps, store, catalog, catalog.add())
     catalog.fail_next["reserve_stock"] = ReservationMismatch("Other items.")
     assert use_cases.sweep(deps) == 1  # logged, and the key released for the next sweep
-    assert store.tables.payments[record.resource_id].status == "pending"
-    assert record.resource_id in store.tables.expired and provider.charges == {}
+    assert store.tables.payments[payment_id].status == "pending"
+    assert payment_id in store.tables.expired and provider.charges == {}
 
 
 def test_an_unknown_product_is_422_and_the_key_is_forgotten(deps, store, catalog):
