@@ -53,10 +53,10 @@ class Databases:
 
     def reconcile(self) -> list[dict[str, Any]]:
         """payments' own reconciliation (captured - refunded = ledger balance, ...)."""
-        from payments.ledger import reconcile
+        from payments.postgres import PgLedger
 
         with Session(self.engines["payments"]) as session:
-            return reconcile(session)
+            return PgLedger(session).reconcile()
 
     def dispose(self) -> None:
         for engine in self.engines.values():

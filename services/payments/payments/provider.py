@@ -1,20 +1,16 @@
-"""The payment provider port, and the retry policy every provider call goes through.
-
-A provider (the built-in card simulator, or a real one behind the same protocol) charges and
-refunds with a caller-chosen idempotency key: the same key never moves money twice, and
-`find_charge` answers what happened to a key, so a resumed saga re-queries instead of guessing.
-"""
+"""The retry policy every card provider call goes through (ports.CardProvider), and the
+provider's failures: transient (retried with the same idempotency key) or outright."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from payments.ports import CardProvider, Charge, ProviderRefund
 from shared.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -31,35 +27,6 @@ class ProviderError(Exception):
     """The provider refused the call outright (a bug on our side: never retried)."""
 
 
-@dataclass(frozen=True)
-class Charge:
-    id: str | None  # None when no charge exists at the provider (gave up on transient errors)
-    status: Literal["succeeded", "declined"]
-    decline_code: str | None = None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "succeeded"
-
-
-@dataclass(frozen=True)
-class ProviderRefund:
-    id: str
-    charge_id: str
-    amount: int
-
-
-class PaymentProvider(Protocol):
-    def accepts(self, payment_method: str) -> bool: ...
-
-    def charge(self, *, idempotency_key: str, amount: int, currency: str,
-               payment_method: str) -> Charge: ...
-
-    def find_charge(self, idempotency_key: str) -> Charge | None: ...
-
-    def refund(self, *, idempotency_key: str, charge_id: str, amount: int) -> ProviderRefund: ...
-
-
 class RetryingProvider:
     """Retries transient failures a bounded number of times with the same idempotency key.
 
@@ -67,14 +34,13 @@ class RetryingProvider:
     provider holds nothing for the key, becomes a `processing_error` decline.
     """
 
-    def __init__(self, inner: PaymentProvider, attempts: int = 3, wait: float = 0.05) -> None:
+    def __init__(self, inner: CardProvider, attempts: int = 3, wait: float = 0.05) -> None:
         self.inner = inner
         self.attempts = attempts
         self.wait = wait
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        # The first attempt runs bare: building tenacity's machinery for every call (nearly
-        # all succeed at once) was a visible share of a checkout's CPU.
+        # The first attempt runs bare: tenacity's machinery costs CPU, and nearly all succeed.
         try:
             return fn(*args, **kwargs)
         except TransientProviderError:

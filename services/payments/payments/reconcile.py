@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from payments import queries
+from payments import reads
 from payments.config import settings
+from payments.postgres import PostgresStore
 from shared import wire
 from shared.db import UnitOfWorkFactory, make_engine
 
@@ -17,7 +18,7 @@ from shared.db import UnitOfWorkFactory, make_engine
 def main() -> int:
     factory = UnitOfWorkFactory(make_engine(settings().database_url, pool_size=1))
     try:
-        mismatches = queries.reconcile(factory)
+        mismatches = reads.reconcile(PostgresStore(factory))
     finally:
         factory.engine.dispose()
     print(wire.dumps({"mismatches": mismatches, "ok": not mismatches}))

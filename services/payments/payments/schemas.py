@@ -1,5 +1,4 @@
-"""What the payments RPCs accept (validated: bad input is a typed 400/422, never a crash) and
-the JSON shapes they return (the public Payment and Refund documents)."""
+"""What the payments RPCs accept: validated, so bad input is a typed 400/422, never a crash."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-from shared import wire
 from shared.errors import BadRequest, ValidationFailed
 
 MAX_KEY_LENGTH = 255
@@ -57,29 +55,6 @@ def check_key(key: Any) -> str:
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise BadRequest(f"Send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} characters.")
     return key
-
-
-def timestamp(value: dt.datetime) -> str:
-    return str(wire.loads(wire.dumpb(wire.to_utc(value))))
-
-
-def payment_json(row: Any, status: str | None = None) -> dict[str, Any]:
-    """`status`: the one the row is about to take (the answer is built before it is stored)."""
-    return {"id": str(row.id), "user_id": str(row.user_id), "status": status or row.status,
-            "amount": row.amount, "currency": row.currency, "items": row.items,
-            "refunded_amount": row.refunded_amount, "decline_code": row.decline_code,
-            "created_at": timestamp(row.created_at)}
-
-
-def refund_json(row: Any) -> dict[str, Any]:
-    return {"id": str(row.id), "payment_id": str(row.payment_id), "amount": row.amount,
-            "currency": row.currency, "restock": row.restock,
-            "created_at": timestamp(row.created_at)}
-
-
-def encode_cursor(created_at: dt.datetime, payment_id: uuid.UUID) -> str:
-    raw = f"{wire.to_utc(created_at).isoformat()}|{payment_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:

@@ -1,6 +1,7 @@
 """Business signals of payments on its /metrics (docs/observability.md, alerts.yaml).
 
-Counted where they happen: checkouts by outcome and decline code, refunds. Sampled by the
+Counted where they happen: checkouts by outcome (succeeded, declined, out_of_stock,
+reservation_lapsed) and decline code, refunds. Sampled by the
 metrics greenthread (`sample`, every METRICS_REFRESH_SECONDS): pending payments and the age of
 the oldest, and, every PAYMENTS_RECONCILE_SECONDS (300), the ledger check's mismatches (the
 same check as `python -m payments.reconcile`).
@@ -9,27 +10,23 @@ same check as `python -m payments.reconcile`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import text
 
-from payments import queries
+from payments import reads
 from payments.config import settings
+from payments.postgres import PostgresStore
+from shared.db import UnitOfWorkFactory
 
 CHECKOUTS = Counter("suite_checkouts_total",
-                    "Checkouts finished: outcome succeeded, declined or out_of_stock; "
+                    "Checkouts finished: outcome succeeded, declined, out_of_stock or "
+                    "reservation_lapsed; "
                     "decline_code for declines", ["outcome", "decline_code"])
 REFUNDS = Counter("suite_refunds_total", "Refunds made, by currency", ["currency"])
 REFUNDED = Counter("suite_refunded_amount_total",
                    "Amount refunded in minor units, by currency", ["currency"])
-
-_PENDING = text("SELECT count(*) AS n, "
-                "coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest "
-                "FROM payments WHERE status = 'pending'")
-
 
 def checkout_finished(outcome: str, decline_code: str | None = None) -> None:
     CHECKOUTS.labels(outcome, decline_code or "").inc()
@@ -51,13 +48,14 @@ class Signals:
         self.reconciled_at = 0.0  # unix time of the last finished check
         self._checked = float("-inf")  # monotonic time of the last check
 
-    def sample(self, uow: Callable[..., Any]) -> None:
-        with uow() as tx:
-            row = tx.session.execute(_PENDING).one()
-        self.pending = (int(row.n), float(row.oldest))
+    def sample(self, uow: UnitOfWorkFactory) -> None:
+        store = PostgresStore(uow)
+        with store.transaction() as tx:
+            count, oldest = tx.payments.pending(1)
+        self.pending = (count, oldest[0][1] if oldest else 0.0)
         if time.monotonic() - self._checked >= self.reconcile_every:
             self._checked = time.monotonic()
-            self.mismatches = len(queries.reconcile(uow))
+            self.mismatches = len(reads.reconcile(store))
             self.reconciled_at = time.time()
 
     def collect(self) -> Iterable[Metric]:

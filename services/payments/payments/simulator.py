@@ -1,4 +1,4 @@
-"""The built-in card simulator: a `PaymentProvider` that keeps its charges in its own tables
+"""The built-in card simulator: a `CardProvider` that keeps its charges in its own tables
 (`simulator_charges`, `simulator_refunds` in the payments database), honouring idempotency keys
 the way a real provider does: the same key returns the stored result and never charges again.
 
@@ -16,7 +16,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from payments.model import simulator_charges, simulator_refunds
-from payments.provider import Charge, ProviderError, ProviderRefund, TransientProviderError
+from payments.ports import Charge, ProviderRefund
+from payments.provider import ProviderError, TransientProviderError
 from shared.db import UnitOfWorkFactory
 
 OUTCOMES: dict[str, str | None] = {

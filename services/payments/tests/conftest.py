@@ -1,84 +1,35 @@
-"""Fakes of the payments ports (catalog, provider) and fixtures on the real payments database."""
+"""Fixtures of both tiers: the fakes of unit/fakes.py (loaded here once), and the use cases on
+the real payments database and card simulator for the integration tests."""
 
 from __future__ import annotations
 
-import threading
-import time
+import importlib.util
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from payments.core import Actor, Deps
-from payments.provider import Charge, ProviderRefund, RetryingProvider
-from shared.errors import Conflict, NotFound
+from payments.domain import Actor
+from payments.ports import Charge, Deps, ProviderRefund
+from payments.provider import RetryingProvider
 
 
-class FakeCatalog:
-    """The catalog's reservation RPCs in memory: idempotent, all-or-nothing, thread-safe."""
+def _load_fakes() -> Any:
+    # By path, under a unique name: other components' tests may have a fakes.py of their own.
+    name = "payments_unit_fakes"
+    if name not in sys.modules:
+        path = Path(__file__).parent / "unit" / "fakes.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
-    def __init__(self) -> None:
-        self.products: dict[str, dict[str, Any]] = {}
-        self.reservations: dict[str, dict[str, Any]] = {}
-        self.calls: list[str] = []
-        self.reserve_delay = 0.0
-        self.fail_next: dict[str, Exception] = {}
-        self._lock = threading.Lock()
 
-    def add(self, price: int = 1000, currency: str = "USD", stock: int = 10,
-            deleted: bool = False) -> str:
-        product_id = str(uuid.uuid4())
-        self.products[product_id] = {"id": product_id, "sku": f"SKU-{product_id[:8]}",
-                                     "name": f"Product {product_id[:4]}", "price": price,
-                                     "currency": currency, "stock": stock, "deleted": deleted}
-        return product_id
-
-    def available(self, product_id: str) -> int:
-        held = sum(r["items"].get(product_id, 0) for r in self.reservations.values()
-                   if r["status"] == "active")
-        return int(self.products[product_id]["stock"]) - held
-
-    def _maybe_fail(self, method: str) -> None:
-        self.calls.append(method)
-        error = self.fail_next.pop(method, None)
-        if error is not None:
-            raise error
-
-    def get_products(self, product_ids: list[str], count: bool = True) -> list[dict[str, Any]]:
-        if count:
-            self._maybe_fail("get_products")
-        return [{k: v for k, v in self.products[p].items() if k != "stock"}
-                for p in product_ids if p in self.products]
-
-    def reserve_stock(self, reservation_id: str, items: list[dict[str, Any]]) -> Any:
-        self._maybe_fail("reserve_stock")
-        time.sleep(self.reserve_delay)
-        wanted = {i["product_id"]: i["quantity"] for i in items}
-        with self._lock:
-            if reservation_id in self.reservations:
-                return self.reservations[reservation_id]
-            for product_id, quantity in wanted.items():
-                if product_id not in self.products or self.products[product_id]["deleted"]:
-                    raise NotFound("no such product")
-                if self.available(product_id) < quantity:
-                    raise Conflict("Out of stock.", extra={"code": "out_of_stock"})
-            self.reservations[reservation_id] = {"items": wanted, "status": "active"}
-            return self.reservations[reservation_id]
-
-    def reserve_priced(self, reservation_id: str,
-                       items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """reserve_stock(..., with_products=True): one call, counted as `reserve_stock`."""
-        self.reserve_stock(reservation_id, items)
-        return self.get_products([i["product_id"] for i in items], count=False)
-
-    def release_reservation(self, reservation_id: str) -> Any:
-        self._maybe_fail("release_reservation")
-        with self._lock:
-            record = self.reservations.setdefault(reservation_id,
-                                                  {"items": {}, "status": "released"})
-            record["status"] = "released"
-            return record
+fakes = _load_fakes()
 
 
 class CountingProvider:
@@ -111,8 +62,22 @@ class CountingProvider:
 
 
 @pytest.fixture
-def catalog() -> FakeCatalog:
-    return FakeCatalog()
+def ledger_balance() -> Any:
+    """captured - refunded of a payment, from its `sales` ledger entries."""
+    from sqlalchemy import func, select
+
+    from payments.model import ledger_entries as entries
+
+    def balance(session: Any, payment_id: uuid.UUID) -> int:
+        return -int(session.execute(select(func.coalesce(func.sum(entries.c.amount), 0)).where(
+            entries.c.payment_id == payment_id, entries.c.account == "sales")).scalar_one())
+
+    return balance
+
+
+@pytest.fixture
+def catalog() -> Any:
+    return fakes.FakeCatalog()
 
 
 @pytest.fixture
@@ -142,6 +107,8 @@ def simulator(uow: Any) -> CountingProvider:
 
 
 @pytest.fixture
-def deps(uow: Any, catalog: FakeCatalog, simulator: CountingProvider) -> Deps:
-    return Deps(uow=uow, catalog=catalog, provider=RetryingProvider(simulator, 3, 0.0),
-                lease_seconds=30.0)
+def deps(uow: Any, catalog: Any, simulator: CountingProvider) -> Deps:
+    from payments.postgres import PostgresStore
+
+    return Deps(store=PostgresStore(uow), catalog=catalog,
+                provider=RetryingProvider(simulator, 3, 0.0), lease_seconds=30.0)

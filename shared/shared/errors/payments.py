@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors.base import Conflict, NotFound, PaymentRequired
+from shared.errors.base import Conflict, NotFound, PaymentRequired, ValidationFailed
 
 
 class CardDeclined(PaymentRequired):
@@ -17,9 +17,17 @@ class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
 
 
+class IdempotencyKeyReused(ValidationFailed):
+    """The key was used before with another request: send a new key for a new request."""
+
+    code = "idempotency_key_reused"
+
+
 class PaymentNotFound(NotFound):
     code = "payment_not_found"
 
 
 class NotRefundable(Conflict):
+    """The payment is not succeeded, or is already fully refunded."""
+
     code = "not_refundable"

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from payments import idempotency, ledger, use_cases
+from payments import key_claims, use_cases
+from payments.domain import charge_key
 from payments.model import outbox, payments, simulator_charges
-from payments.saga import charge_key
 from shared.errors import BadRequest, Conflict, ServiceUnavailable, ValidationFailed
 
 
@@ -39,7 +39,8 @@ def payment_count(uow, user_id) -> int:
             payments.c.user_id == user_id)).scalar()
 
 
-def test_happy_path_prices_reserves_charges_records(deps, catalog, customer, uow, simulator):
+def test_happy_path_prices_reserves_charges_records(deps, catalog, customer, uow, simulator,
+                                                    ledger_balance):
     a, b = catalog.add(price=1999, stock=5), catalog.add(price=500, stock=5)
     outcome = use_cases.checkout(deps, customer, "k1", body((a, 2), (b, 1)))
     assert (outcome.status, outcome.replayed) == (201, False)
@@ -59,7 +60,7 @@ def test_happy_path_prices_reserves_charges_records(deps, catalog, customer, uow
     assert {(i["product_id"], i["quantity"], i["unit_price"]) for i in event["items"]} == {
         (a, 2, 1999), (b, 1, 500)}
     with uow() as tx:
-        assert ledger.balance(tx.session, uuid.UUID(payment["id"])) == 4498
+        assert ledger_balance(tx.session, uuid.UUID(payment["id"])) == 4498
 
 
 @pytest.mark.parametrize(("method", "code"), [
@@ -68,7 +69,7 @@ def test_happy_path_prices_reserves_charges_records(deps, catalog, customer, uow
     ("tok_processingError", "processing_error"),
 ])
 def test_declines_are_402_failed_and_release_the_stock(deps, catalog, customer, uow, simulator,
-                                                       method, code):
+                                                       method, code, ledger_balance):
     product = catalog.add(stock=3)
     outcome = use_cases.checkout(deps, customer, "k", body((product, 2), method=method))
     assert outcome.status == 402
@@ -82,7 +83,7 @@ def test_declines_are_402_failed_and_release_the_stock(deps, catalog, customer, 
     with uow() as tx:
         row = tx.session.execute(select(payments).where(payments.c.id == payment_id)).one()
         assert (row.status, row.decline_code) == ("failed", code)
-        assert ledger.balance(tx.session, row.id) == 0
+        assert ledger_balance(tx.session, row.id) == 0
     replay = use_cases.checkout(deps, customer, "k", body((product, 2), method=method))
     assert (replay.status, replay.body, replay.replayed) == (402, outcome.body, True)
     assert simulator.charges == (3 if code == "processing_error" else 1)
@@ -148,11 +149,10 @@ def test_one_catalog_call_prices_and_reserves(deps, catalog, customer):
 def test_same_key_in_flight_is_409_not_stored(deps, catalog, customer, uow):
     product = catalog.add()
     request = {"items": [{"product_id": product, "quantity": 1}], "payment_method": "tok_visa"}
-    with uow() as tx:
-        idempotency.claim(tx.session, customer.user_id, "busy", "checkout", request, 30.0)
+    key_claims.begin(deps, customer, "busy", "checkout", request)
     with pytest.raises(Conflict) as caught:
         use_cases.checkout(deps, customer, "busy", body((product, 1)))
-    assert caught.value.extra["code"] == "idempotency_key_in_use"
+    assert caught.value.to_problem()["code"] == "idempotency_key_in_use"
 
 
 def test_twenty_concurrent_identical_requests_charge_once(deps, catalog, customer, uow,

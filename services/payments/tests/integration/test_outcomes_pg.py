@@ -6,8 +6,9 @@ import uuid
 
 from sqlalchemy import func, select
 
-from payments import ledger, outcomes, use_cases
+from payments import use_cases
 from payments.model import idempotency_keys, outbox
+from payments.ports import Finish
 from shared.messaging.outbox import new_event
 
 
@@ -15,30 +16,29 @@ def _order(product_id: str) -> dict:
     return {"items": [{"product_id": product_id, "quantity": 1}], "payment_method": "tok_visa"}
 
 
-def _state(uow, payment_id: uuid.UUID) -> tuple:
+def _state(uow, payment_id: uuid.UUID, ledger_balance) -> tuple:
     with uow() as tx:
         events = tx.session.execute(select(func.count()).select_from(outbox).where(
             outbox.c.payload["payment_id"].astext == str(payment_id))).scalar()
         key = tx.session.execute(select(idempotency_keys.c.status_code, idempotency_keys.c.body)
                                  .where(idempotency_keys.c.resource_id == payment_id)).one()
-        return ledger.balance(tx.session, payment_id), events, tuple(key)
+        return ledger_balance(tx.session, payment_id), events, tuple(key)
 
 
-def test_a_finished_payment_is_left_as_it_is(deps, catalog, customer, uow):
+def test_a_finished_payment_is_left_as_it_is(deps, catalog, customer, uow, ledger_balance):
     outcome = use_cases.checkout(deps, customer, "once", _order(catalog.add(price=700)))
     payment_id = uuid.UUID(outcome.body["id"])
-    before = _state(uow, payment_id)
+    before = _state(uow, payment_id, ledger_balance)
     assert before == (700, 1, (201, outcome.body))
 
     event = new_event("payments", "payment_failed", {
         "payment_id": str(payment_id), "user_id": str(customer.user_id),
         "decline_code": "card_declined"})
-    with deps.uow.autocommit() as conn:
+    with deps.store.statement() as tx:
         for succeeded in (True, False):
-            assert not outcomes.record(conn, payment_id, succeeded=succeeded, charge_id="ch_x",
-                                       decline_code=None, status_code=402, body={"x": 1},
-                                       event=event)
-    assert _state(uow, payment_id) == before
+            assert not tx.payments.finish(payment_id, Finish(succeeded, "ch_x", None, 402,
+                                                             {"x": 1}, event))
+    assert _state(uow, payment_id, ledger_balance) == before
     replay = use_cases.checkout(deps, customer, "once", _order(outcome.body["items"][0]
                                                                ["product_id"]))
     assert (replay.status, replay.body, replay.replayed) == (201, outcome.body, True)

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from payments import queries, use_cases
-from payments.core import Actor
+from payments import reads, use_cases
+from payments.domain import Actor
 from shared.errors import Forbidden, NotFound, ValidationFailed
 
 
@@ -18,12 +18,12 @@ def buy(deps, actor, product, key, method="tok_visa"):
 
 def test_only_the_owner_or_an_admin_sees_a_payment(deps, catalog, customer, admin):
     payment = buy(deps, customer, catalog.add(), "k")
-    assert queries.get_payment(deps.uow, customer, payment["id"]) == payment
-    assert queries.get_payment(deps.uow, admin, payment["id"]) == payment
+    assert reads.get_payment(deps.store, customer, payment["id"]) == payment
+    assert reads.get_payment(deps.store, admin, payment["id"]) == payment
     stranger = Actor(uuid.uuid4())
     for wanted in (payment["id"], str(uuid.uuid4()), "nope"):
         with pytest.raises(NotFound) as caught:
-            queries.get_payment(deps.uow, stranger, wanted)
+            reads.get_payment(deps.store, stranger, wanted)
         assert caught.value.detail == "No such payment."
 
 
@@ -31,11 +31,11 @@ def test_pages_are_newest_first_and_stable_under_inserts(deps, catalog, customer
     product = catalog.add(stock=100)
     made = [buy(deps, customer, product, f"k{i}") for i in range(5)]
     declined = buy(deps, customer, product, "declined", "tok_chargeDeclined")
-    made.append(queries.get_payment(deps.uow, customer, declined["payment_id"]))
-    first = queries.list_payments(deps.uow, customer, {"limit": 4})
+    made.append(reads.get_payment(deps.store, customer, declined["payment_id"]))
+    first = reads.list_payments(deps.store, customer, {"limit": 4})
     assert len(first["items"]) == 4 and first["next_cursor"]
     buy(deps, customer, product, "later")  # a new payment does not shift the next page
-    second = queries.list_payments(deps.uow, customer, {"limit": 4,
+    second = reads.list_payments(deps.store, customer, {"limit": 4,
                                                         "cursor": first["next_cursor"]})
     assert second["next_cursor"] is None
     ids = [p["id"] for p in first["items"] + second["items"]]
@@ -46,12 +46,12 @@ def test_pages_are_newest_first_and_stable_under_inserts(deps, catalog, customer
 
 def test_admin_may_list_another_user_and_customers_may_not(deps, catalog, customer, admin):
     payment = buy(deps, customer, catalog.add(), "k")
-    page = queries.list_payments(deps.uow, admin, {"user_id": str(customer.user_id)})
+    page = reads.list_payments(deps.store, admin, {"user_id": str(customer.user_id)})
     assert [p["id"] for p in page["items"]] == [payment["id"]]
-    assert queries.list_payments(deps.uow, admin, {})["items"] == []
+    assert reads.list_payments(deps.store, admin, {})["items"] == []
     with pytest.raises(Forbidden):
-        queries.list_payments(deps.uow, Actor(uuid.uuid4()), {"user_id": str(customer.user_id)})
+        reads.list_payments(deps.store, Actor(uuid.uuid4()), {"user_id": str(customer.user_id)})
     with pytest.raises(ValidationFailed):
-        queries.list_payments(deps.uow, customer, {"limit": 0})
+        reads.list_payments(deps.store, customer, {"limit": 0})
     with pytest.raises(ValidationFailed):
-        queries.list_payments(deps.uow, customer, {"cursor": "garbage!"})
+        reads.list_payments(deps.store, customer, {"cursor": "garbage!"})

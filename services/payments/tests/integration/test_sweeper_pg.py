@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from sqlalchemy import func, select, update
 
-from payments import idempotency, repository, use_cases
+from payments import key_claims, use_cases
+from payments.domain import Priced, charge_key
 from payments.model import idempotency_keys, payments, simulator_charges
-from payments.saga import charge_key
 
 
 def body(product, method="tok_visa"):
@@ -56,13 +56,11 @@ def test_process_killed_after_reserve_is_resumed_not_double_reserved(deps, catal
     reservation; once the lease runs out the sweeper charges once and records."""
     product = catalog.add(stock=5)
     request = {"items": [{"product_id": product, "quantity": 2}], "payment_method": "tok_visa"}
-    with uow() as tx:
-        claim = idempotency.claim(tx.session, customer.user_id, "k", "checkout", request, 30.0)
-        repository.insert_payment(
-            tx.session, payment_id=claim.record.resource_id, user_id=customer.user_id,
-            amount=2000, currency="USD", payment_method="tok_visa",
-            items=[{"product_id": product, "sku": "S", "name": "N", "unit_price": 1000,
-                    "quantity": 2}])
+    claim = key_claims.begin(deps, customer, "k", "checkout", request)
+    with deps.store.transaction() as tx:
+        tx.payments.insert(claim.record.resource_id, customer.user_id, Priced(2000, "USD", [
+            {"product_id": product, "sku": "S", "name": "N", "unit_price": 1000,
+             "quantity": 2}]), "tok_visa")
     catalog.reserve_stock(str(claim.record.resource_id), [{"product_id": product, "quantity": 2}])
     use_cases.sweep(deps, limit=1000)
     assert only_payment(uow, customer.user_id).status == "pending"  # still leased: untouched
@@ -98,8 +96,7 @@ def test_a_retry_takes_over_a_released_key_at_once(deps, catalog, customer, uow,
 
 def test_request_that_died_before_its_payment_existed_is_forgotten(deps, customer, uow):
     short = dataclasses.replace(deps, lease_seconds=0.001)
-    with uow() as tx:
-        idempotency.claim(tx.session, customer.user_id, "k", "checkout", {"items": []}, 0.001)
+    key_claims.begin(short, customer, "k", "checkout", {"items": []})
     use_cases.sweep(short, limit=1000)
     with uow() as tx:
         left = tx.session.execute(select(idempotency_keys).where(
@@ -111,8 +108,7 @@ def test_died_after_reserving_before_its_payment_existed_gives_the_units_back(
         deps, catalog, customer, uow):
     product = catalog.add(stock=5)
     request = {"items": [{"product_id": product, "quantity": 2}], "payment_method": "tok_visa"}
-    with uow() as tx:
-        claim = idempotency.claim(tx.session, customer.user_id, "k", "checkout", request, 30.0)
+    claim = key_claims.begin(deps, customer, "k", "checkout", request)
     catalog.reserve_stock(str(claim.record.resource_id), request["items"])
     assert catalog.available(product) == 3
     expire_leases(uow, customer.user_id)

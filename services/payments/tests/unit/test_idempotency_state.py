@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from payments.key_states import Decision, KeyRecord, decide, fingerprint
+from payments.domain import Decision, KeyRecord, decide, fingerprint
 
 
 def record(state: str = "in_flight", fp: str = "abc") -> KeyRecord:

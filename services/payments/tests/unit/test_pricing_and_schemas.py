@@ -1,4 +1,4 @@
-"""Pricing from a fake catalog, request validation and cursors."""
+"""Pricing from the catalog's products, request validation and cursors."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import uuid
 
 import pytest
 
-from payments import schemas
-from payments.catalog_port import price
+from payments import schemas, views
+from payments.pricing import price_from
 from shared.errors import BadRequest, ValidationFailed
 
 
 def wanted(*pairs):
     return [{"product_id": p, "quantity": q} for p, q in pairs]
+
+
+def price(catalog, items):
+    return price_from(catalog.get_products([i["product_id"] for i in items]), items)
 
 
 def test_prices_come_from_the_catalog(catalog):
@@ -75,6 +79,6 @@ def test_longest_key_is_fine():
 def test_cursor_round_trips_and_rejects_garbage():
     when = dt.datetime(2026, 11, 22, 5, 45, 13, 123456, tzinfo=dt.UTC)
     pid = uuid.uuid4()
-    assert schemas.decode_cursor(schemas.encode_cursor(when, pid)) == (when, pid)
+    assert schemas.decode_cursor(views.encode_cursor(when, pid)) == (when, pid)
     with pytest.raises(ValidationFailed):
         schemas.decode_cursor("!!garbage")

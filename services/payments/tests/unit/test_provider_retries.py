@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from payments.provider import (
-    Charge,
-    ProviderRefund,
-    RetryingProvider,
-    TransientProviderError,
-)
+from payments.ports import Charge, ProviderRefund
+from payments.provider import RetryingProvider, TransientProviderError
 from payments.simulator import CardSimulator
 from shared.errors import ServiceUnavailable
 
