@@ -1,14 +1,18 @@
-"""Tracing cost (issue 19): the uncached product read with trace export off and on.
+"""Tracing cost (issue 19): the uncached product read with tracing off, the SDK idle, and on.
 
-Two stacks of the same build, each a catalog service and a gateway (`python -m gateway`, cache
-off, so every read is an RPC and a SQL query) on a vhost of its own over one seeded database:
-`export off` (the default: no OTLP endpoint, so no SDK) and `export on`
-(OTEL_EXPORTER_OTLP_ENDPOINT to an OTLP/HTTP sink in this process that answers every export at
-once, like a collector next door; every request sampled: gateway server span, catalog server
-span and its SQL span). wrk -t2 -c32 over --products ids, warm-up each, interleaved rounds in
-ABBA order; medians. The figure: CPU per request of gateway + catalog (the processes that pay
-for tracing), on / off. The issue's bar: the SDK stays if it costs <= 5% CPU per request more
-than the hand-written exporter did; ADR 0024 records the figures.
+Stacks of the same build, each a catalog service and a gateway (`python -m gateway`, cache off,
+so every read is an RPC and a SQL query) on a vhost of its own over one seeded database:
+- `export off`: the default, no OTLP endpoint, so the SDK is never imported;
+- `off, SDK disabled`: an endpoint set but OTEL_SDK_DISABLED=true, the same code path as the
+  default: the pair's difference is this run's noise floor;
+- `SDK idle`: an endpoint set and OTEL_TRACES_SAMPLER=always_off: the SDK, its provider and the
+  psycopg2/redis instrumentations started, nothing sampled or exported;
+- `export on`: OTEL_EXPORTER_OTLP_ENDPOINT to an OTLP/HTTP sink in this process that answers
+  every export at once, like a collector next door; every request sampled (gateway server span,
+  catalog server span and its SQL span).
+wrk -t2 -c32 over --products ids, warm-up each, interleaved rounds in ABBA order; medians. The
+figure: CPU per request of gateway + catalog (the processes that pay for tracing), each stack
+over `export off`. ADR 0024 records the figures.
 
     .venv/bin/python bench/tracing_cost.py          # full run; rewrites its block in
                                                      # docs/benchmarks.md
@@ -17,6 +21,7 @@ than the hand-written exporter did; ADR 0024 records the figures.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import threading
@@ -29,8 +34,13 @@ import suite
 
 from catalog import lua_script, seed
 
-SYSTEMS = ("export_off", "export_on")
-LABELS = {"export_off": "trace export off (default)", "export_on": "trace export on (OTLP)"}
+SYSTEMS = ("export_off", "sdk_disabled", "sdk_idle", "export_on")
+LABELS = {"export_off": "tracing off (default: no endpoint, SDK not imported)",
+          "sdk_disabled": "off: endpoint set, OTEL_SDK_DISABLED=true (same path: noise floor)",
+          "sdk_idle": "SDK started, sampler always_off (nothing recorded)",
+          "export_on": "trace export on (OTLP/HTTP, every request sampled)"}
+EXTRA_ENV = {"sdk_disabled": {"OTEL_SDK_DISABLED": "true"},
+             "sdk_idle": {"OTEL_TRACES_SAMPLER": "always_off"}}
 TRACED = ("gateway", "catalog")
 BAR = 1.05
 
@@ -76,12 +86,16 @@ def start(procs, catalog_url, vhosts, sink):
     for name in SYSTEMS:
         env = suite.suite_env(vhosts[name], {"catalog": catalog_url})
         env = {k: v for k, v in env.items() if not k.startswith("OTEL_")} | {"METRICS_PORT": "0"}
-        if name == "export_on":
+        if name != "export_off":
             env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url, "OTEL_BSP_SCHEDULE_DELAY": "1000"}
+        env |= EXTRA_ENV.get(name, {})
         port = suite.free_port()
-        procs.start(f"{name}_catalog", suite.nameko_service("catalog"), env)
+        # Each as its own broker user (the process names are not the components'): the gateway
+        # drops RPC replies from any other user.
+        own = suite.broker_users.component_env
+        procs.start(f"{name}_catalog", suite.nameko_service("catalog"), own(env, "catalog"))
         procs.start(f"{name}_gateway", [sys.executable, "-m", "gateway"], {
-            **env, "GATEWAY_PORT": str(port), "GATEWAY_CACHE_ENABLED": "false",
+            **own(env, "gateway"), "GATEWAY_PORT": str(port), "GATEWAY_CACHE_ENABLED": "false",
             "RATE_LIMIT_ENABLED": "false"})
         urls[name] = f"http://127.0.0.1:{port}"
     return urls
@@ -106,26 +120,32 @@ def summarise(samples, sink):
     keys = ("rps", "p50_ms", "p99_ms", "cpu_ms", "cpu_ms_gateway", "cpu_ms_catalog")
     out = {name: common.medians([s for s in samples if s["system"] == name], keys)
            for name in SYSTEMS}
-    out["cpu_ratio"] = out["export_on"]["cpu_ms"] / out["export_off"]["cpu_ms"]
-    out["rps_ratio"] = out["export_on"]["rps"] / out["export_off"]["rps"]
+    for name in SYSTEMS:
+        out[name]["cpu_ratio"] = out[name]["cpu_ms"] / out["export_off"]["cpu_ms"]
+        out[name]["rps_ratio"] = out[name]["rps"] / out["export_off"]["rps"]
+    out["cpu_ratio"] = out["export_on"]["cpu_ratio"]
+    out["rps_ratio"] = out["export_on"]["rps_ratio"]
     out["exports"], out["exported_bytes"] = sink.exports, sink.bytes
     return out
 
 
 def markdown(summary, meta):
     rows = ["| stack | req/s (median) | p50 ms | p99 ms | errors | CPU ms/req (gateway + "
-            "catalog) | gateway | catalog |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "catalog) | gateway | catalog | CPU / off |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in SYSTEMS:
         s = summary[name]
         rows.append(f"| {LABELS[name]} | {s['rps']:.0f} | {s['p50_ms']:.2f} | "
                     f"{s['p99_ms']:.2f} | {s['errors']} | {s['cpu_ms']:.3f} | "
-                    f"{s['cpu_ms_gateway']:.3f} | {s['cpu_ms_catalog']:.3f} |")
+                    f"{s['cpu_ms_gateway']:.3f} | {s['cpu_ms_catalog']:.3f} | "
+                    f"{s['cpu_ratio']:.3f}x |")
     return "\n".join([
         "## Tracing cost (issue 19)", "",
         f"Uncached `GET /products/{{id}}` over {meta['products']} seeded products, wrk -t2 "
         f"-c{meta['connections']}; each stack its own catalog and gateway (cache off); `export "
         "on` sends every request's spans (gateway, catalog, SQL) over OTLP/HTTP protobuf to a "
-        "sink in the bench process.", "",
+        "sink in the bench process; `SDK idle` starts the SDK and its instrumentations but "
+        "samples nothing.", "",
         f"- Command: `{meta['command']}`",
         f"- Run: {meta['started_utc']}, {meta['minutes']} min; {meta['rounds']} rounds x "
         f"{meta['duration_s']:g} s per stack, ABBA order, after {meta['warmup_s']:g} s warm-up "
@@ -133,18 +153,21 @@ def markdown(summary, meta):
         f"- Machine: {meta['machine']['nproc']} x {meta['machine']['cpu']}, shared (load "
         f"average at the end: {meta['load']})", "", *rows, "",
         f"**CPU per request, export on / off = {summary['cpu_ratio']:.3f}x**; req/s on / off "
-        f"= {summary['rps_ratio']:.3f}x. {summary['exports']} exports "
-        f"({summary['exported_bytes'] / 1e6:.1f} MB) reached the sink."])
+        f"= {summary['rps_ratio']:.3f}x. Tracing off: the SDK-disabled twin / off = "
+        f"{summary['sdk_disabled']['cpu_ratio']:.3f}x (the noise floor of this run), SDK idle "
+        f"/ off = {summary['sdk_idle']['cpu_ratio']:.3f}x. {summary['exports']} exports "
+        f"({summary['exported_bytes'] / 1e6:.1f} MB) reached the sink (only `export on` "
+        "records spans)."])
 
 
 def collect(binary, args, run_name):
-    with suite.vhost() as off_uri, suite.vhost() as on_uri, \
-            suite.database("catalog") as catalog_url, suite.Processes(run_name) as procs, \
-            tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack, suite.database("catalog") as catalog_url, \
+            suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
+        vhosts = {name: stack.enter_context(suite.vhost()) for name in SYSTEMS}
         sink = Sink()
         try:
             ids = seed(catalog_url, args.products)
-            urls = start(procs, catalog_url, {"export_off": off_uri, "export_on": on_uri}, sink)
+            urls = start(procs, catalog_url, vhosts, sink)
             for name in SYSTEMS:
                 suite.wait_http_ok(f"{urls[name]}/products/{ids[0]}", procs)
             samples = rounds(binary, urls, lua_script(ids, tmp), args, procs)

@@ -24,21 +24,24 @@ BASE = "suite-standin-base:bookworm"
 LABEL = "org.commerce-suite.standin"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+PROFILE = "observability"
 
 
 def required_tags() -> dict[str, str]:
-    """{third-party tag: stand-in directory}: every image the default compose stack runs (opt-in
-    profiles such as observability and loadtest are not brought up here), and the build's base."""
+    """{third-party tag: stand-in directory under standins/, the tag's name}: every image the
+    compose stack runs with the `observability` profile (the test brings it up; opt-in profiles
+    such as loadtest are not), and the build's base."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     tags = {spec["image"] for spec in compose["services"].values()
-            if "image" in spec and "${" not in spec["image"] and not spec.get("profiles")}
+            if "image" in spec and "${" not in spec["image"]
+            and set(spec.get("profiles", [PROFILE])) & {PROFILE}}
     dockerfile = (ROOT / "deploy/Dockerfile").read_text()
     tags |= set(re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.M))
     found = {}
     for tag in tags:
-        directory = HERE / tag.split(":")[0]
-        assert (directory / "Dockerfile").exists(), f"{tag}: no stand-in in {directory}"
-        found[tag] = directory.name
+        directory = tag.rsplit(":", 1)[0]
+        assert (HERE / directory / "Dockerfile").exists(), f"{tag}: no stand-in in {directory}"
+        found[tag] = directory
     return found
 
 

@@ -25,7 +25,11 @@ from tests.deploy.test_k8s import app, argv_of, env_of
 pytestmark = pytest.mark.containers
 
 APPS = ("auth", "catalog", "payments", "gateway")
-METRICS = {"auth": 9101, "catalog": 9102, "payments": 9103}
+METRICS = {"auth": 9101, "catalog": 9102, "payments": 9103, "web": 9104}
+# Every scrape job of deploy/observability/prometheus-compose.yml, one target each here.
+SCRAPED = {"suite-gateway", "suite-auth", "suite-catalog", "suite-payments", "suite-web",
+           "rabbitmq", "postgres", "redis", "jaeger"}
+TRACED = {"gateway", "auth", "catalog", "payments"}
 
 
 def admin_token(stack: Stack, client: Client) -> str:
@@ -92,6 +96,48 @@ def test_every_component_serves_metrics_on_the_backend_network(stack: Stack) -> 
         status, _, text = out.partition("\n")
         assert status == "200", name
         assert "# TYPE" in text, name
+
+
+def scrape_targets(stack: Stack) -> dict[str, str]:
+    """{job: health} of Prometheus' active targets, through its published HTTP API."""
+    url = f"http://127.0.0.1:{stack.published['PROMETHEUS']}/api/v1/targets?state=active"
+    targets = httpx.get(url, timeout=10).json()["data"]["activeTargets"]
+    health: dict[str, str] = {}
+    for target in targets:
+        job = target["labels"]["job"]
+        health[job] = "down" if health.get(job, "up") != "up" else target["health"]
+    return health
+
+
+def test_prometheus_has_every_target_up(stack: Stack) -> None:
+    """The observability profile (stand-ins: tests/containers/standins/README.md) scrapes every
+    component: each job's targets all `up` within two scrape intervals and a DNS refresh."""
+    started, health = time.monotonic(), dict[str, str]()
+    while time.monotonic() - started < 90:
+        health = scrape_targets(stack)
+        if set(health) == SCRAPED and set(health.values()) == {"up"}:
+            break
+        time.sleep(2)
+    RESULTS["every Prometheus target up after s"] = round(time.monotonic() - started, 1)
+    assert health == dict.fromkeys(SCRAPED, "up")
+
+
+def test_every_traced_component_exports_to_the_trace_backend(stack: Stack) -> None:
+    """The journey's spans reached the trace backend's OTLP receiver (the Jaeger stand-in lists
+    the service names it received, as Jaeger's /api/services does)."""
+    url = f"http://127.0.0.1:{stack.published['JAEGER']}/api/services"
+    deadline, seen = time.monotonic() + 30, set[str]()
+    while time.monotonic() < deadline and not seen >= TRACED:
+        seen = set(httpx.get(url, timeout=10).json()["data"])
+        time.sleep(1)
+    assert seen >= TRACED, seen
+
+
+def test_grafana_provisioning_mounts_parse(stack: Stack) -> None:
+    base = f"http://127.0.0.1:{stack.published['GRAFANA']}"
+    sources = httpx.get(f"{base}/api/datasources", timeout=10).json()
+    assert {s["type"] for s in sources} == {"prometheus", "jaeger"}
+    assert httpx.get(f"{base}/api/search", timeout=10).json(), "no dashboard provisioned"
 
 
 def wait_restarted(stack: Stack, container: str, restarts_before: int, timeout: float) -> None:

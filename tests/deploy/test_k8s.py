@@ -212,8 +212,9 @@ def test_the_kubernetes_scrape_config_names_the_jobs_the_alerts_select() -> None
     (job,) = config["scrape_configs"]
     relabel = {r.get("target_label"): r for r in job["relabel_configs"]}
     assert relabel["job"]["source_labels"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
-    assert {relabel["job"]["replacement"].replace("$1", name) for name in APP_COMPONENTS} == {
-        j["job_name"] for j in static["scrape_configs"]}
+    # web's metrics port and scrape annotations come with the monitoring component (its tests).
+    jobs = {relabel["job"]["replacement"].replace("$1", name) for name in (*APP_COMPONENTS, "web")}
+    assert jobs == {j["job_name"] for j in static["scrape_configs"]}
     namespaces = {ns["metadata"]["name"]
                   for overlay in OVERLAYS for ns in find(kustomize(overlay), "Namespace")}
     assert set(job["kubernetes_sd_configs"][0]["namespaces"]["names"]) == namespaces

@@ -75,7 +75,7 @@ def test_the_scrape_config_loads_the_rules_and_has_the_jobs_they_name():
     config = yaml.safe_load((FILES / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yaml"]
     jobs = {job["job_name"] for job in config["scrape_configs"]}
-    assert jobs == {"suite-gateway", "suite-auth", "suite-catalog", "suite-payments"}
+    assert jobs == {"suite-gateway", "suite-auth", "suite-catalog", "suite-payments", "suite-web"}
     rules = yaml.safe_load((FILES / "alerts.yaml").read_text())
     (down,) = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "ServiceDown"]
     pattern = re.search(r'job=~"([^"]+)"', down["expr"]).group(1)
@@ -103,7 +103,7 @@ def test_the_compose_observability_profile_scrapes_every_component_and_exports_t
     assert config["rule_files"] == ["alerts.yaml"]
     targets = {job["job_name"]: job for job in config["scrape_configs"]}
     for component, port in (("gateway", 8000), ("auth", 9101), ("catalog", 9102),
-                            ("payments", 9103)):
+                            ("payments", 9103), ("web", 9104)):
         (found,) = targets[f"suite-{component}"]["dns_sd_configs"]  # every replica
         assert found == {"names": [component], "type": "A", "port": port}
         assert component in services and "backend" in services[component]["networks"]

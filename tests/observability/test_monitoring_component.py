@@ -62,14 +62,26 @@ def monitoring_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_the_component_adds_podmonitors_and_the_rules_that_validate(rendered):
     overlay, objects = rendered
     found = monitoring_objects(objects)
-    assert sorted(o["kind"] for o in found) == ["PodMonitor", "PodMonitor", "PrometheusRule"]
+    assert sorted(o["kind"] for o in found) == ["PodMonitor"] * 3 + ["PrometheusRule"]
     namespace = next(o["metadata"]["namespace"] for o in objects if o["kind"] == "Deployment")
     for obj in found:
         errors = sorted(validator(obj["kind"]).iter_errors(obj), key=str)
         assert not errors, f"{overlay} {obj['kind']} {obj['metadata']['name']}: {errors[0]}"
         assert obj["metadata"]["namespace"] == namespace  # next to the pods it watches
-    # Everything else is exactly the overlay without the component.
-    assert [o for o in objects if o not in found] == kustomize(overlay)
+    # Everything else is exactly the overlay without the component, but for web's metrics port
+    # (its annotations, the port, the NetworkPolicy that lets the monitoring namespace in).
+    rest = copy.deepcopy([o for o in objects if o not in found])  # the render is cached
+    (policy,) = [o for o in rest if o["metadata"]["name"] == "web-metrics-scrape"]
+    assert policy["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": "metrics"}]
+    rest.remove(policy)
+    web = next(o for o in rest if o["kind"] == "Deployment" and o["metadata"]["name"] == "web")
+    template = web["spec"]["template"]
+    assert template["metadata"].pop("annotations") == {
+        "prometheus.io/scrape": "true", "prometheus.io/port": "9104",
+        "prometheus.io/path": "/metrics"}
+    ports = template["spec"]["containers"][0]["ports"]
+    ports.remove({"name": "metrics", "containerPort": 9104})
+    assert rest == kustomize(overlay)
 
 
 def test_the_schemas_refuse_what_the_api_server_would():
@@ -94,12 +106,11 @@ def test_every_suite_pod_is_scraped_as_the_job_the_rules_name(rendered):
     rules = yaml.safe_load((OBSERVABILITY / "alerts.yaml").read_text())
     (down,) = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "ServiceDown"]
     jobs = re.search(r'job=~"([^"]+)"', down["expr"]).group(1)
-    # The web front end serves no /metrics yet (docs/web.md): the back end's pods are checked.
     apps = [o for o in objects if o["kind"] == "Deployment"
             and o["spec"]["template"]["metadata"]["labels"].get(
-                "app.kubernetes.io/part-of") == "commerce-suite"
-            and o["metadata"]["name"] != "web"]
-    assert {a["metadata"]["name"] for a in apps} >= {"gateway", "auth", "catalog", "payments"}
+                "app.kubernetes.io/part-of") == "commerce-suite"]
+    assert {a["metadata"]["name"] for a in apps} >= {"gateway", "auth", "catalog", "payments",
+                                                     "web"}
     for app in apps:
         labels = app["spec"]["template"]["metadata"]["labels"]
         (monitor,) = [m for m in monitors

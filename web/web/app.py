@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from web.api import Api, ApiError
 from web.config import WebSettings, settings
 from web.edge import Edge
+from web.metrics import Metrics, serve
 from web.pages import CsrfRefused, problem, render, see_other
 from web.routes import account, admin_other, admin_products, cart, shop
 from web.sessions import SessionStore
@@ -71,7 +72,10 @@ def create_app(config: WebSettings | None = None) -> Starlette:
         app.state.api = Api(config.api_url, config.api_timeout)
         redis = Redis.from_url(config.redis_url)
         app.state.sessions = SessionStore(redis, config.redis_prefix, config.session_ttl)
+        metrics = serve(config.host, config.metrics_port)
         yield
+        if metrics is not None:
+            metrics.shutdown()
         await app.state.api.close()
         await redis.aclose()
 
@@ -83,6 +87,7 @@ def create_app(config: WebSettings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers=handlers)
     app.state.settings = config
+    app.add_middleware(Metrics)
     app.add_middleware(Edge, secure=config.secure_cookies,
                        session_ttl=config.session_ttl)
     return app

@@ -26,6 +26,7 @@ class WebSettings:
     secure_cookies: bool = False
     session_ttl: int = 7 * 24 * 3600
     api_timeout: float = 6.0
+    metrics_port: int = 9104
 
 
 def _flag(raw: str) -> bool:
@@ -47,6 +48,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _port(raw: str) -> int:
+    raw = raw.strip() or "0"
+    if not raw.isdigit() or int(raw) > 65535:
+        raise BadConfig(f"WEB_METRICS_PORT must be a port number (0: off), not {raw!r}")
+    return int(raw)
+
+
 def settings(env: Mapping[str, str] = os.environ) -> WebSettings:
     secret = env.get("WEB_SECRET", "")
     if not secret:
@@ -65,4 +73,5 @@ def settings(env: Mapping[str, str] = os.environ) -> WebSettings:
         secure_cookies=_flag(env.get("WEB_SECURE_COOKIES", "false")),
         session_ttl=int(_number(env, "WEB_SESSION_TTL", 7 * 24 * 3600)),
         api_timeout=_number(env, "WEB_API_TIMEOUT", 6.0),
+        metrics_port=_port(env.get("WEB_METRICS_PORT", "9104")),
     )
