@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.testclient import TestClient
 
 import gateway.app
+from gateway import wiring
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.routing import FastLane
@@ -41,8 +42,8 @@ class Stub:
 def _client(settings: GatewaySettings, lane: bool, monkeypatch: pytest.MonkeyPatch,
             stub: Stub) -> TestClient:
     monkeypatch.setattr(gateway.app, "HOT_ROUTES", gateway.app.HOT_ROUTES if lane else ())
-    app = create_app(settings.model_copy(update={"bench_routes": True}))
-    app.state.rpc = stub
+    config = settings.model_copy(update={"bench_routes": True})
+    app = create_app(config, wiring.build(config, rpc=stub))
     return TestClient(app, raise_server_exceptions=False)
 
 
