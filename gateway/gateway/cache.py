@@ -3,8 +3,10 @@
 Entries are invalidated by catalog events (gateway.cache_events: every gateway process has its
 own queue) and by this gateway's own writes, at once; the TTL only bounds staleness if an event
 is late (e.g. the catalog's outbox relay is down). An entry is never served older than the TTL.
-- Refresh ahead: a hit on an entry past half its TTL asks for a refresh in the background, so
-  hot keys are answered from memory without a miss every TTL.
+- Refresh ahead: a hit on an entry past half its TTL that was read at least REFRESH_MIN_HITS
+  times asks for a refresh in the background, so hot keys are answered from memory without a
+  miss every TTL; a key read about once a TTL is not refreshed (it would not be read again in
+  time, and the refreshes loaded the catalog: docs/benchmarks.md, product_mix).
 - A load that was in flight when its key was invalidated is not stored (read-your-writes):
   every load carries the epoch it started at (`epoch`), `storable` compares.
 Products are loaded by gateway.product_reads (which coalesces the misses); listings here, with
@@ -30,14 +32,21 @@ _COUNT = {(kind, result): LOOKUPS.labels(kind, result)
 MAX_ENTRIES = {"product": 20_000, "listing": 1_000}
 MAX_DIRTY = 50_000
 REFRESH_AFTER = 0.5  # of the TTL
+REFRESH_MIN_HITS = 3  # a refresh of a key read less often costs more upstream calls than it saves
 
 Loader = Callable[[], Awaitable[Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
     value: Any
     stored_at: float
+    hits: int = 0
+
+    def hit(self, age: float, ttl: float) -> bool:
+        """Counts a hit; whether it is due a refresh ahead (past half the TTL, and hot)."""
+        self.hits += 1
+        return age >= ttl * REFRESH_AFTER and self.hits >= REFRESH_MIN_HITS
 
 
 class _Store:
@@ -73,7 +82,7 @@ class ReadCache:
             age = self.clock() - entry.stored_at
             if age < self.ttl:
                 _COUNT["product", "hit"].inc()
-                return entry.value, age >= self.ttl * REFRESH_AFTER
+                return entry.value, entry.hit(age, self.ttl)
         _COUNT["product", "miss"].inc()
         return None, False
 
@@ -123,7 +132,7 @@ class ReadCache:
         age = self.clock() - entry.stored_at if entry is not None else self.ttl
         if entry is not None and age < self.ttl:
             _COUNT[store.kind, "hit"].inc()
-            if age >= self.ttl * REFRESH_AFTER and key not in store.inflight:
+            if entry.hit(age, self.ttl) and key not in store.inflight:
                 self._start(store, key, load)
             return entry.value
         _COUNT[store.kind, "miss"].inc()

@@ -75,11 +75,12 @@ def test_hits_until_the_ttl_then_loads_again():
     asyncio.run(scenario())
 
 
-def test_a_hit_past_half_the_ttl_refreshes_in_the_background():
+def test_a_hot_hit_past_half_the_ttl_refreshes_in_the_background():
     async def scenario() -> None:
         clock, up = Clock(), FakeUpstream()
         products = reads(up, ReadCache(ttl=1.0, clock=clock))
-        await version(products)
+        for _ in range(3):  # loaded, then read twice more: hot
+            await version(products)
         up.version = 2
         clock.now += 0.6
         assert await version(products) == '"1"'  # still fresh enough: served
@@ -87,6 +88,18 @@ def test_a_hit_past_half_the_ttl_refreshes_in_the_background():
         assert len(up.calls) == 2
         clock.now += 0.6  # the first entry would have expired; the refreshed one has not
         assert await version(products) == '"2"' and len(up.calls) == 2
+    asyncio.run(scenario())
+
+
+def test_a_key_read_about_once_a_ttl_is_not_refreshed_ahead():
+    async def scenario() -> None:
+        clock, up = Clock(), FakeUpstream()
+        products = reads(up, ReadCache(ttl=1.0, clock=clock))
+        await version(products)
+        clock.now += 0.6
+        assert await version(products) == '"1"'
+        await settle()
+        assert len(up.calls) == 1
     asyncio.run(scenario())
 
 
