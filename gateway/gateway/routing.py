@@ -35,7 +35,7 @@ class JsonRoute(APIRoute):
 
 class FastLane:
     """Serves the hot GET routes (a cached product read, the bench ping) without FastAPI's
-    per-request routing and dependency machinery (~half of the app's CPU per request), with the
+    per-request routing and dependency machinery (docs/benchmarks.md has its cost), with the
     same outcome: the same endpoint function, called with the same arguments, its errors
     answered by the same handlers (gateway.problems). A route qualifies only when FastAPI would
     do nothing for it but pass path parameters and optional headers, as strings, and the
