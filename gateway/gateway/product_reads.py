@@ -10,6 +10,7 @@ the cache is on); with the cache off too, every read is its own call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 Rendered = tuple[bytes, str, bool]  # body, ETag, deleted
 MAX_BATCH = 64
+ContextOf = Callable[[], Context]  # made only when a read calls upstream (a hit never does)
 
 
 class ProductReads:
@@ -35,24 +37,24 @@ class ProductReads:
                                    fetched=cache.store_product if cache is not None else None,
                                    epoch=epoch)
 
-    async def get(self, product_id: str, context: Context) -> Rendered:
+    async def get(self, product_id: str, context_of: ContextOf) -> Rendered:
         cache = self.cache
         if cache is None:
             if not self.batch:
-                return await self._one(product_id, context)
-            value: Rendered = await self.batcher.load(product_id, context)
+                return await self._one(product_id, context_of())
+            value: Rendered = await self.batcher.load(product_id, context_of())
             return value
         cached, refresh = cache.lookup_product(product_id)
         if cached is not None:
             if refresh:
-                self.batcher.refresh(product_id, context)
+                self.batcher.refresh(product_id, context_of())
             hit: Rendered = cached
             return hit
         flight = self.batcher.flight(product_id)
         if flight is not None and flight.sent_at is not None \
                 and not cache.storable_product(product_id, flight.sent_at):
             self.batcher.forget(product_id)  # sent before an invalidation: not to be shared
-        loaded: Rendered = await self.batcher.load(product_id, context)
+        loaded: Rendered = await self.batcher.load(product_id, context_of())
         return loaded
 
     async def _one(self, product_id: str, context: Context) -> Rendered:

@@ -8,6 +8,7 @@ PATCH is checked by the catalog in the same UPDATE (no check-then-write race).
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -88,7 +89,7 @@ async def list_products(
                         "product, and for an id that is not a UUID.")
 async def get_product(request: Request, product_id: str, reads: Reads,
                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    body, etag, deleted = await reads.get(_id(product_id), upstream.context_of(request))
+    body, etag, deleted = await reads.get(_id(product_id), partial(upstream.context_of, request))
     if deleted:
         raise NotFound("No such product.")
     if if_none_match is not None and etag in _tags(if_none_match, weak_ok=True):

@@ -54,7 +54,7 @@ def reads(up: FakeUpstream, cache: ReadCache | None) -> ProductReads:
 
 
 async def version(reads_: ProductReads, key: str = "p1") -> str:
-    _, etag, _ = await reads_.get(key, CONTEXT)
+    _, etag, _ = await reads_.get(key, lambda: CONTEXT)
     return etag
 
 
