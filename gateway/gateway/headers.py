@@ -43,7 +43,8 @@ def decorate(raw: Any, status: int, state: dict[str, Any], id_header: tuple[byte
              hsts_header: tuple[bytes, bytes] | None,
              credentials: bool) -> list[tuple[bytes, bytes]]:
     """The response's headers plus the edge's, in this order: RateLimit-*, X-Request-ID, the
-    security headers (those the response did not set itself), HSTS on HTTPS, and `Cache-Control: no-store` where it applies."""
+    security headers (those the response did not set itself), HSTS on HTTPS, and
+    `Cache-Control: no-store` where it applies."""
     out = list(raw)
     present = {name.lower() for name, _ in out}
     limited = ratelimit.chosen_headers(state)
