@@ -1,17 +1,12 @@
 """The gateway's catalog read cache: product documents and first pages of listings.
 
-Entries are invalidated by catalog events (gateway.cache_events: every gateway process has its
-own queue) and by this gateway's own writes, at once; the TTL only bounds staleness if an event
-is late (e.g. the catalog's outbox relay is down). An entry is never served older than the TTL.
-- Refresh ahead: a hit on an entry past half its TTL that was read at least REFRESH_MIN_HITS
-  times asks for a refresh in the background, so hot keys are answered from memory without a
-  miss every TTL; a key read about once a TTL is not refreshed (it would not be read again in
-  time, and the refreshes loaded the catalog: docs/benchmarks.md, product_mix).
-- A load that was in flight when its key was invalidated is not stored (read-your-writes):
-  every load carries the epoch it started at (`epoch`), `storable` compares.
-Products are loaded by gateway.product_reads (which coalesces the misses); listings here, with
-single flight: concurrent misses on one listing share one upstream call, and a listing load in
-flight when listings were invalidated is not shared with requests that arrive after it.
+Entries are invalidated at once by catalog events (gateway.cache_events) and by this gateway's
+own writes; the TTL only bounds staleness if an event is late. No entry is served older than the
+TTL, and a load that started before an invalidation of its key is not stored (each load carries
+the `epoch` it started at). Refresh ahead: a hit past half the TTL on an entry read at least
+REFRESH_MIN_HITS times is refreshed in the background (a colder key would not be read again in
+time: docs/benchmarks.md, product_mix). Products are loaded by gateway.product_reads; listings
+here, with single flight (a listing load in flight at an invalidation is not shared after it).
 """
 
 from __future__ import annotations

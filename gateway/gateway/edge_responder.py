@@ -9,29 +9,22 @@ import logging
 import os
 import re
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway import headers, metrics
 from gateway.problems import problem_response
 from shared import logs, tracing
 from shared.errors import PayloadTooLarge, SuiteError
 
+if TYPE_CHECKING:
+    from gateway.middleware import EdgeMiddleware
+
 log = logging.getLogger("gateway.middleware")  # the access log's logger, as before
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _INFO = logging.INFO
-
-
-class Edge(Protocol):
-    """The middleware's settings the responder reads."""
-
-    app: ASGIApp
-    max_body_bytes: int
-    trace: bool
-    recorder: metrics.Recorder | None
-    hsts: tuple[bytes, bytes]
 
 
 def new_request_id() -> str:
@@ -46,7 +39,7 @@ class EdgeResponder:
                  "request_id", "scope", "seen", "send", "span", "started", "state", "status",
                  "traceparent")
 
-    def __init__(self, edge: Edge, scope: Scope, receive: Receive,
+    def __init__(self, edge: EdgeMiddleware, scope: Scope, receive: Receive,
                  send: Send) -> None:
         self.edge, self.scope, self.receive, self.send = edge, scope, receive, send
         self.started = time.perf_counter()
