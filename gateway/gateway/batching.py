@@ -1,11 +1,14 @@
 """Coalescing concurrent reads into one RPC (the DataLoader pattern), ADR 0008.
 
 Reads by key that arrive in the same turn of the event loop wait together: one key alone is
-fetched with `fetch_one`, several with one `fetch_many` call. A read of a key whose fetch is
-already on its way joins it (single flight; the caller, gateway.product_reads, `forget`s a fetch
-whose answer may be stale). Nothing is cached here. Each batch carries the first reader's context
-plus every request id (`request_ids`), so the service's log line names all the requests it
-served. Each reader waits on a future of its own: a reader that goes away cancels only its own.
+fetched with `fetch_one`, several with one `fetch_many` call. While `max_flying` batches are on
+their way, the next one keeps forming and goes when one lands: a busy service gets fewer, bigger
+batches instead of a small call per turn (docs/benchmarks.md, product_mix). A read of a key
+whose fetch is already on its way joins it (single flight; the caller, gateway.product_reads,
+`forget`s a fetch whose answer may be stale). Nothing is cached here. Each batch carries the
+first reader's context plus every request id (`request_ids`), so the service's log line names
+all the requests it served. Each reader waits on a future of its own: a reader that goes away
+cancels only its own.
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ class Flight:
 class ReadBatcher:
     def __init__(self, fetch_one: FetchOne, fetch_many: FetchMany, missing: Missing,
                  max_batch: int = 64, fetched: Fetched | None = None,
-                 epoch: Callable[[], int] = lambda: 0) -> None:
+                 epoch: Callable[[], int] = lambda: 0, max_flying: int = 2) -> None:
         self._fetch_one, self._fetch_many, self._missing = fetch_one, fetch_many, missing
         self._fetched, self._epoch = fetched, epoch
-        self.max_batch = max_batch
+        self.max_batch, self.max_flying = max_batch, max_flying
         self._pending: dict[str, Flight] = {}
         self._sent: dict[str, Flight] = {}
         self._scheduled = False
@@ -68,11 +71,20 @@ class ReadBatcher:
         flight = self._pending[key] = Flight()
         if len(self._pending) >= self.max_batch:
             self._flush()
-        elif not self._scheduled:
+        elif len(self._running) < self.max_flying:
+            self._schedule()
+        return flight  # else it goes when a batch lands (_landed)
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
             # After the requests that are already runnable: they join this batch.
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
-        return flight
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._pending:
+            self._schedule()
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -85,7 +97,7 @@ class ReadBatcher:
             self._sent[key] = flight
         task = asyncio.get_running_loop().create_task(self._run(batch))
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        task.add_done_callback(self._landed)
 
     async def _run(self, batch: dict[str, Flight]) -> None:
         keys = list(batch)
