@@ -4,7 +4,8 @@ Starts, on a throwaway vhost and databases (catalog seeded with --products produ
 services, four gateways and three baselines (bench/harness.py), prepares accounts, tokens and
 products through the gateway, then loads each scenario (bench/scenarios.py): trivial RPC (ours vs
 the nameko-examples `@http` + `RpcProxy` gateway, issue 2), product read uncached (vs the same
-pattern on the catalog) and cached (vs an asyncio app reading PostgreSQL), listing + search,
+pattern on the catalog) and cached (vs an asyncio app reading PostgreSQL), hits and misses
+mixed (cache on vs off), listing + search,
 login, checkout, /me/overview, and the edge's overhead (whole edge vs edge off). A warm-up per
 scenario and system, then interleaved rounds (bench/measure.py); medians, p50/p90/p99, errors,
 CPU per request of every process, our/baseline ratios against the issues' goals. Everything it
@@ -40,7 +41,7 @@ import summary as summaries
 from sqlalchemy.engine import make_url
 
 SCENARIOS = ("trivial_rpc", "product_uncached", "product_unbatched", "product_cached",
-             "listing_search", "login", "checkout", "overview", "edge")
+             "product_mix", "listing_search", "login", "checkout", "overview", "edge")
 QUICK = {"rounds": 1, "duration": 3.0, "warmup": 0.0, "products": 1000, "customers": 4,
          "checkout_products": 10, "login_accounts": 4}
 FULL = {"rounds": 4, "duration": 10.0, "warmup": 3.0, "products": 10_000, "customers": 16,

@@ -38,7 +38,7 @@ def summarise(samples: list[dict[str, Any]], scenarios: list[Scenario]) -> dict[
         systems = {name: system_figures([s for s in samples if s["scenario"] == scenario.key
                                   and s["system"] == name]) for name in scenario.systems}
         ours = systems[scenario.systems[0]]
-        ratio = paired = cpu_ratio = None
+        ratio = paired = cpu_ratio = base = None
         if len(scenario.systems) == 2:
             base = systems[scenario.systems[1]]
             ratio = ours["rps"] / base["rps"] if base["rps"] else float("inf")
@@ -46,7 +46,7 @@ def summarise(samples: list[dict[str, Any]], scenarios: list[Scenario]) -> dict[
             per_round = [a / b for a, b in zip(ours["rps_rounds"], base["rps_rounds"],
                                                strict=True) if b]
             paired = statistics.median(per_round) if per_round else None
-        met = scenario.goal.met(ours, ratio) if scenario.goal is not None else None
+        met = scenario.goal.met(ours, ratio, base) if scenario.goal is not None else None
         out[scenario.key] = {"systems": systems, "ratio": ratio, "ratio_paired_median": paired,
                              "cpu_ratio": cpu_ratio, "goal_met": met}
     out["errors"] = sum(sys["errors"] for s in out.values() for sys in s["systems"].values())

@@ -9,49 +9,45 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from gateway import breaker, headers, openapi_document, problems, ratelimit
+from gateway import headers, openapi_document, problems, wiring
 from gateway.config import GatewaySettings, settings
 from gateway.middleware import EdgeMiddleware
-from gateway.revocations import RevocationFeed
 from gateway.routes import admin, auth, bench, catalog, ops, overview, payments
 from gateway.routes.ops import NotReady
 from gateway.routes.payments_schemas import Declined
 from gateway.routing import FastLane, JsonRoute
-from gateway.rpc import RpcClient
 from gateway.schemas import Problem
 from gateway.shedding import Admission
+from gateway.state import GatewayState
 from shared import logs, tracing
 
 API_VERSION = "0.1.0"
-# The cheapest, busiest reads (benchmarks: issues 2, 5 and 9) skip FastAPI's routing machinery.
+# The cheapest, busiest reads skip FastAPI's routing machinery (docs/gateway.md, Fast lane).
 HOT_ROUTES = ("/products/{product_id}", "/_bench/ping/{service}")
 DESCRIPTION = ("The suite's public JSON API: accounts, catalog, payments. Errors are RFC 9457 "
                "`application/problem+json`; every answer carries `X-Request-ID`. The contract "
                "in words: docs/api/http-api.md in the repository.")
 
 
-def create_app(config: GatewaySettings | None = None) -> FastAPI:
+def create_app(config: GatewaySettings | None = None,
+               state: GatewayState | None = None) -> FastAPI:
+    """The app over `state` (tests pass one built on fakes: gateway.wiring.build)."""
     config = config or settings()
     logs.configure("gateway", config.log_level)
     tracing.configure("gateway")  # the SDK only with an OTLP endpoint
+    state = state or wiring.build(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.rpc = RpcClient(config.amqp_uri, config.rpc_timeout)
-        await app.state.rpc.start()
-        app.state.revocation_feed = RevocationFeed(config.amqp_uri)
-        await app.state.revocation_feed.start()
-        app.state.limiter = ratelimit.build(config)
-        # Everything made at start-up (the app, its routes and models, every library) is kept
-        # out of the collector's sight: a full collection walked it all, every few seconds under
-        # load, and stalled every request in flight (p99 of uncached reads 65 -> 15-20 ms).
+        await state.start()
+        # What start-up made is kept out of the collector's sight: full collections walking it
+        # stalled every request in flight (docs/benchmarks.md, gateway).
         gc.collect()
         gc.freeze()
-        yield
-        await app.state.rpc.stop()
-        await app.state.revocation_feed.stop()
-        if app.state.limiter is not None:
-            await app.state.limiter.redis.aclose()
+        try:
+            yield
+        finally:
+            await state.stop()
 
     # FastAPI's native OpenTelemetry off: EdgeMiddleware records the request's span (ADR 0024:
     # cheaper than an ASGI instrumentation); with export off it only cost a check per request.
@@ -60,8 +56,7 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
                   default_response_class=ORJSONResponse, docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
-    app.state.settings = config
-    app.state.breakers = breaker.build(config)
+    app.state.gateway = state  # the one attribute; routes get it through gateway.state
     app.router.route_class = JsonRoute
     problems.install(app)
     app.include_router(ops.router)
@@ -78,7 +73,8 @@ def create_app(config: GatewaySettings | None = None) -> FastAPI:
     # outside it when configured (preflights are never shed or limited), EdgeMiddleware
     # outermost (request id, metrics that count the 429s and 503s too, log line, headers).
     lane = FastLane.build(app, HOT_ROUTES)
-    app.add_middleware(Admission, max_inflight=config.max_inflight, lane=lane)
+    app.add_middleware(Admission, max_inflight=config.max_inflight, lane=lane,
+                       limiter=state.limiter)
     headers.add_cors(app, config)
     app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes,
                        hsts_max_age=config.hsts_max_age, trace=config.tracing_enabled,

@@ -1,13 +1,12 @@
 """The gateway's catalog read cache: product documents and first pages of listings.
 
-Entries are invalidated by catalog events (gateway.cache_events: every gateway process has its
-own queue) and by this gateway's own writes, at once; the TTL only bounds staleness if an event
-is late (e.g. the catalog's outbox relay is down). An entry is never served older than the TTL.
-- Single flight: concurrent misses on one key share one upstream call.
-- Refresh ahead: a hit on an entry past half its TTL refreshes it in the background, so hot keys
-  are answered from memory without a miss every TTL.
-- A load that was in flight when its key was invalidated is neither stored nor shared with
-  requests that arrive after the invalidation (read-your-writes).
+Entries are invalidated at once by catalog events (gateway.cache_events) and by this gateway's
+own writes; the TTL only bounds staleness if an event is late. No entry is served older than the
+TTL, and a load that started before an invalidation of its key is not stored (each load carries
+the `epoch` it started at). Refresh ahead: a hit past half the TTL on an entry read at least
+REFRESH_MIN_HITS times is refreshed in the background (a colder key would not be read again in
+time: docs/benchmarks.md, product_mix). Products are loaded by gateway.product_reads; listings
+here, with single flight (a listing load in flight at an invalidation is not shared after it).
 """
 
 from __future__ import annotations
@@ -28,14 +27,21 @@ _COUNT = {(kind, result): LOOKUPS.labels(kind, result)
 MAX_ENTRIES = {"product": 20_000, "listing": 1_000}
 MAX_DIRTY = 50_000
 REFRESH_AFTER = 0.5  # of the TTL
+REFRESH_MIN_HITS = 3  # a refresh of a key read less often costs more upstream calls than it saves
 
 Loader = Callable[[], Awaitable[Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
     value: Any
     stored_at: float
+    hits: int = 0
+
+    def hit(self, age: float, ttl: float) -> bool:
+        """Counts a hit; whether it is due a refresh ahead (past half the TTL, and hot)."""
+        self.hits += 1
+        return age >= ttl * REFRESH_AFTER and self.hits >= REFRESH_MIN_HITS
 
 
 class _Store:
@@ -57,8 +63,31 @@ class ReadCache:
         self._dirty_floor = 0  # every product forgotten from _dirty was invalidated before this
         self._listings_epoch = 0
 
-    async def product(self, product_id: str, load: Loader) -> Any:
-        return await self._get(self._products, product_id, load)
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def lookup_product(self, product_id: str) -> tuple[Any, bool]:
+        """(the cached value or None, whether a hit is due a refresh); counted."""
+        if not self.live:
+            _COUNT["product", "bypass"].inc()
+            return None, False
+        entry = self._products.entries.get(product_id)
+        if entry is not None:
+            age = self.clock() - entry.stored_at
+            if age < self.ttl:
+                _COUNT["product", "hit"].inc()
+                return entry.value, entry.hit(age, self.ttl)
+        _COUNT["product", "miss"].inc()
+        return None, False
+
+    def store_product(self, product_id: str, value: Any, epoch: int) -> None:
+        """Keeps a product loaded since `epoch`, unless it was invalidated since."""
+        if self.storable_product(product_id, epoch):
+            self._keep(self._products, product_id, value)
+
+    def storable_product(self, product_id: str, epoch: int) -> bool:
+        return self.live and self._dirty.get(product_id, self._dirty_floor) <= epoch
 
     async def listing(self, key: Hashable, load: Loader) -> Any:
         return await self._get(self._listings, key, load)
@@ -67,7 +96,6 @@ class ReadCache:
         """A product changed: its document and every listing page (which may show it)."""
         self._epoch += 1
         self._products.entries.pop(product_id, None)
-        self._products.inflight.pop(product_id, None)
         self._dirty[product_id] = self._epoch
         self._dirty.move_to_end(product_id)
         while len(self._dirty) > MAX_DIRTY:
@@ -91,6 +119,7 @@ class ReadCache:
             store.inflight.clear()
 
     async def _get(self, store: _Store, key: Hashable, load: Loader) -> Any:
+        # Listings only (products: lookup_product and store_product).
         if not self.live:
             _COUNT[store.kind, "bypass"].inc()
             return await load()
@@ -98,7 +127,7 @@ class ReadCache:
         age = self.clock() - entry.stored_at if entry is not None else self.ttl
         if entry is not None and age < self.ttl:
             _COUNT[store.kind, "hit"].inc()
-            if age >= self.ttl * REFRESH_AFTER and key not in store.inflight:
+            if entry.hit(age, self.ttl) and key not in store.inflight:
                 self._start(store, key, load)
             return entry.value
         _COUNT[store.kind, "miss"].inc()
@@ -111,11 +140,9 @@ class ReadCache:
         async def run() -> Any:
             try:
                 value = await load()
-                if store.inflight.get(key) is task and self._storable(store, key, token):
-                    store.entries[key] = Entry(value, self.clock())
-                    store.entries.move_to_end(key)
-                    while len(store.entries) > store.capacity:
-                        store.entries.popitem(last=False)
+                if store.inflight.get(key) is task and self.live \
+                        and self._listings_epoch <= token:
+                    self._keep(store, key, value)
                 return value
             finally:
                 if store.inflight.get(key) is task:
@@ -126,12 +153,11 @@ class ReadCache:
         store.inflight[key] = task
         return task
 
-    def _storable(self, store: _Store, key: Hashable, token: int) -> bool:
-        if not self.live:
-            return False
-        if store is self._listings:
-            return self._listings_epoch <= token
-        return self._dirty.get(key, self._dirty_floor) <= token
+    def _keep(self, store: _Store, key: Hashable, value: Any) -> None:
+        store.entries[key] = Entry(value, self.clock())
+        store.entries.move_to_end(key)
+        while len(store.entries) > store.capacity:
+            store.entries.popitem(last=False)
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

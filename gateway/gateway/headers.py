@@ -42,9 +42,9 @@ def hsts(max_age: int) -> tuple[bytes, bytes]:
 def decorate(raw: Any, status: int, state: dict[str, Any], id_header: tuple[bytes, bytes],
              hsts_header: tuple[bytes, bytes] | None,
              credentials: bool) -> list[tuple[bytes, bytes]]:
-    """The response's headers plus the edge's, in the order the separate middlewares used to
-    add them: RateLimit-*, X-Request-ID, the security headers (those the response did not set
-    itself), HSTS on HTTPS, and `Cache-Control: no-store` where it applies."""
+    """The response's headers plus the edge's, in this order: RateLimit-*, X-Request-ID, the
+    security headers (those the response did not set itself), HSTS on HTTPS, and
+    `Cache-Control: no-store` where it applies."""
     out = list(raw)
     present = {name.lower() for name, _ in out}
     limited = ratelimit.chosen_headers(state)

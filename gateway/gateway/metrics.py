@@ -57,7 +57,7 @@ def route_label(scope: Scope) -> str:
 
 
 class Recorder:
-    """Counts and times answered requests (gateway.middleware.EdgeMiddleware calls it once per
+    """Counts and times answered requests (gateway.edge_responder.EdgeResponder calls it once per
     request). The label children are bound once per method, route template and status, not
     looked up with `.labels()` on every request: the label sets are bounded the same way."""
 

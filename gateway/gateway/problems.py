@@ -50,7 +50,8 @@ def problem_response(error: SuiteError, request_id: str | None) -> Response:
 
 
 def _request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
+    request_id: str | None = request.scope.get("state", {}).get("request_id")
+    return request_id
 
 
 def field_errors(errors: Any) -> list[dict[str, str]]:

@@ -32,6 +32,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.config import GatewaySettings
 from gateway.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
 from gateway.problems import problem_response
+from gateway.state import state_of
 from shared.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -149,13 +150,14 @@ def chosen_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]] | None:
 async def charge_user(request: Request, user_id: str) -> None:
     """Spend one request of the user's budget (not on /auth/*, which is per IP); 429 when spent.
     The RateLimit-* headers are left to the edge (request.state.rate_limit_user)."""
-    limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
+    limiter = state_of(request).limiter
+    state = request.scope["state"]  # the request's own (gateway.middleware)
     if (limiter is None or request.url.path.startswith("/auth/")
-            or getattr(request.state, "rate_limit_user", None) is not None):
+            or state.get("rate_limit_user") is not None):
         return
     budget = limiter.user_budget
     allowed, remaining, reset = await limiter.spend(budget, f"user:{user_id}")
-    request.state.rate_limit_user = (budget.per_minute, remaining, reset)
+    state["rate_limit_user"] = (budget.per_minute, remaining, reset)
     if not allowed:
         RATE_LIMITED.labels(budget.name).inc()
         raise TooManyRequests("Too many requests for this account; slow down.",

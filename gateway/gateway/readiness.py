@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
+
+from gateway.ports import Rpc
+from shared import logs
+from shared.errors import SuiteError
 
 Result = TypeVar("Result")
 
@@ -41,3 +45,26 @@ class SharedCheck(Generic[Result]):
             return self._last
         finally:
             self._running = None
+
+
+def services_check(rpc: Rpc, services: Iterable[str],
+                   timeout: float) -> SharedCheck[dict[str, str]]:
+    """Every service pinged at once: "up", "timeout" or "unavailable" for each."""
+    names = tuple(services)
+
+    async def fan_out() -> dict[str, str]:
+        # The request id of the asker that started it: the probes are traced to it.
+        request_id = logs.current().get("request_id", "readiness")
+        results = await asyncio.gather(*(_probe(rpc, s, timeout, request_id) for s in names))
+        return dict(zip(names, results, strict=True))
+
+    return SharedCheck(fan_out)
+
+
+async def _probe(rpc: Rpc, service: str, timeout: float, request_id: str) -> str:
+    try:
+        # With the request id, like every call: a probe can be traced to each service's log.
+        await rpc.call(service, "ping", timeout=timeout, context={"request_id": request_id})
+    except SuiteError as error:
+        return "timeout" if error.status == 504 else "unavailable"
+    return "up"

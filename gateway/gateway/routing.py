@@ -4,7 +4,7 @@ fast lane of the hot GET routes."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, get_type_hints
 
 from fastapi import FastAPI, Request, Response
@@ -35,10 +35,11 @@ class JsonRoute(APIRoute):
 
 class FastLane:
     """Serves the hot GET routes (a cached product read, the bench ping) without FastAPI's
-    per-request routing and dependency machinery (~half of the app's CPU per request), with the
+    per-request routing and dependency machinery (docs/benchmarks.md has its cost), with the
     same outcome: the same endpoint function, called with the same arguments, its errors
     answered by the same handlers (gateway.problems). A route qualifies only when FastAPI would
-    do nothing for it but pass path parameters and optional headers, as strings, to an endpoint
+    do nothing for it but pass path parameters and optional headers, as strings, and the
+    results of async dependencies of the request alone (gateway.state's), to an endpoint
     that returns a Response itself, and when no route before it could match its paths; any
     other request goes through FastAPI as before."""
 
@@ -76,6 +77,8 @@ class _Lean:
         self.request_name = dependant.request_param_name
         self.headers = [(p.name, p.alias.lower().encode("latin-1"))
                         for p in dependant.header_params]
+        self.dependencies: list[tuple[str, Callable[[Request], Awaitable[Any]]]] = [
+            (d.name, d.call) for d in dependant.dependencies if d.name and d.call]
 
     async def __call__(self, kwargs: dict[str, Any], scope: Scope, receive: Receive,
                        send: Send) -> None:
@@ -89,6 +92,8 @@ class _Lean:
         if self.request_name:
             kwargs[self.request_name] = request
         try:
+            for name, call in self.dependencies:
+                kwargs[name] = await call(request)
             response = await self.call(**kwargs)
         except SuiteError as error:
             response = await problems.suite_error(request, error)
@@ -103,9 +108,17 @@ def _flat(routes: Iterable[Any]) -> Iterator[Any]:
         yield from _flat(inner.routes) if inner is not None else (route,)
 
 
+def _of_the_request(sub: Any) -> bool:
+    """An async dependency of one parameter, the request, with no dependencies of its own."""
+    return (sub.name is not None and inspect.iscoroutinefunction(sub.call)
+            and sub.request_param_name is not None
+            and len(inspect.signature(sub.call).parameters) == 1)
+
+
 def _qualifies(route: APIRoute) -> bool:
     d = route.dependant
-    plain = (not d.dependencies and not d.query_params and not d.cookie_params
+    plain = (all(_of_the_request(sub) for sub in d.dependencies) and not d.query_params
+             and not d.cookie_params
              and not d.body_params and route.body_field is None and not route.dependencies
              and d.websocket_param_name is None and d.response_param_name is None
              and d.background_tasks_param_name is None and d.security_scopes_param_name is None

@@ -25,11 +25,12 @@ RETRY_AFTER_SECONDS = 1
 
 class Admission:
     """Counts this process's requests in flight (`max_inflight=0` switches shedding off) and
-    spends the per-IP budget of the limiter on app.state (built in the app's lifespan; None
-    when RATE_LIMIT_ENABLED=false)."""
+    spends the per-IP budget of `limiter` (None when RATE_LIMIT_ENABLED=false)."""
 
-    def __init__(self, app: ASGIApp, max_inflight: int, lane: FastLane | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_inflight: int, lane: FastLane | None = None,
+                 limiter: ratelimit.RateLimiter | None = None) -> None:
         self.app = app
+        self.limiter = limiter
         self.max_inflight = max_inflight
         self.inflight = 0
         self.lane = lane
@@ -54,7 +55,7 @@ class Admission:
             if self.gauged:
                 INFLIGHT.inc()
         try:  # one coroutine for all of it: each nested await costs a frame per request
-            limiter: ratelimit.RateLimiter | None = getattr(scope["app"].state, "limiter", None)
+            limiter = self.limiter
             if limiter is not None and not await ratelimit.admit(limiter, scope, receive, send):
                 return
             if self.lane is None or not await self.lane.serve(scope, receive, send):

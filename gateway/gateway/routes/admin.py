@@ -20,9 +20,9 @@ from gateway import upstream
 from gateway.config import SERVICES
 from gateway.openapi_responses import UPSTREAM, problems
 from gateway.routes.auth import User
-from gateway.routes.ops import services_check
 from gateway.schemas import NO_NUL
 from gateway.security import current_admin
+from gateway.state import State
 from shared.errors import SuiteError
 from shared.ops import broker, queues
 from shared.tokens import Identity
@@ -83,10 +83,9 @@ def _queue_depths(amqp_uri: str) -> list[dict[str, Any]]:
         connection.close()
 
 
-async def _queues(request: Request) -> list[dict[str, Any]] | None:
+async def _queues(amqp_uri: str) -> list[dict[str, Any]] | None:
     try:
-        return await asyncio.wait_for(asyncio.to_thread(
-            _queue_depths, request.app.state.settings.amqp_uri), PART_TIMEOUT)
+        return await asyncio.wait_for(asyncio.to_thread(_queue_depths, amqp_uri), PART_TIMEOUT)
     except Exception as error:  # the broker's own errors are many; the page shows "unknown"
         log.warning("ops: queue depths unavailable (%s)", type(error).__name__)
         return None
@@ -114,12 +113,11 @@ async def _pending(request: Request) -> dict[str, Any] | None:
             description="Each service's readiness, every suite queue's depth and consumers "
                         "(dead letters included), each outbox's lag and the oldest pending "
                         "payments. A part that cannot be read is null: still 200.")
-async def ops(request: Request, _: Admin) -> Any:
-    rpc = request.app.state.rpc
+async def ops(request: Request, _: Admin, state: State) -> Any:
     lags = asyncio.gather(*(_outbox(request, s) for s in SERVICES))
     # The same once-a-second readiness fan-out as /readyz (gateway.readiness).
     states, depth, outbox, pending = await asyncio.gather(
-        services_check(request).result(), _queues(request), lags, _pending(request))
-    return {"broker": "up" if rpc.connected else "down", "services": states, "queues": depth,
+        state.readiness.result(), _queues(state.settings.amqp_uri), lags, _pending(request))
+    return {"broker": "up" if state.rpc.connected else "down", "services": states, "queues": depth,
             "outbox": outbox, "pending_payments": pending["items"] if pending else None,
             "pending_count": pending["count"] if pending else None}

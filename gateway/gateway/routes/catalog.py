@@ -8,19 +8,16 @@ PATCH is checked by the catalog in the same UPDATE (no check-then-write race).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from gateway import upstream
-from gateway.batching import ReadBatcher
 from gateway.cache import ReadCache
-from gateway.cache_events import CacheInvalidator
 from gateway.openapi_responses import BODY, UPSTREAM, body_example, problems, success
-from gateway.product_reads import product_batcher
+from gateway.product_reads import render
 from gateway.routes.catalog_schemas import (
     NewProduct,
     Product,
@@ -30,37 +27,15 @@ from gateway.routes.catalog_schemas import (
 )
 from gateway.schemas import NO_NUL, PG_INTEGER_MAX
 from gateway.security import current_admin
+from gateway.state import Cache, Reads
 from shared.errors import NotFound, PreconditionFailed
 from shared.tokens import Identity
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    config = app.state.settings
-    app.state.catalog_cache = None
-    app.state.product_reads = product_batcher(app.state) if config.batch_reads else None
-    if not config.cache_enabled:
-        yield
-        return
-    cache = ReadCache(config.cache_ttl)
-    invalidator = CacheInvalidator(config.amqp_uri, cache)
-    await invalidator.start()
-    app.state.catalog_cache = cache
-    try:
-        yield
-    finally:
-        await invalidator.stop()
-
-
-router = APIRouter(tags=["catalog"], lifespan=lifespan)
+router = APIRouter(tags=["catalog"])
 Admin = Annotated[Identity, Depends(current_admin)]
 WRITE = (*BODY, 401, 403, *UPSTREAM)
 PRODUCT = success(200, "ETag")
 JSON = "application/json"
-
-
-def _cache(request: Request) -> ReadCache | None:
-    return getattr(request.app.state, "catalog_cache", None)
 
 
 def _id(product_id: str) -> str:
@@ -70,18 +45,12 @@ def _id(product_id: str) -> str:
         raise NotFound("No such product.") from None
 
 
-def _render(product: dict[str, Any]) -> tuple[bytes, str, bool]:
-    public = {key: value for key, value in product.items() if key != "deleted"}
-    return orjson.dumps(public), f'"{product["version"]}"', bool(product.get("deleted"))
-
-
 def _product(product: dict[str, Any], status: int = 200, **headers: str) -> Response:
-    body, etag, _ = _render(product)
+    body, etag, _ = render(product)
     return Response(body, status, {"ETag": etag, **headers}, media_type=JSON)
 
 
-def _wrote(request: Request, product_id: str) -> None:
-    cache = _cache(request)
+def _wrote(cache: ReadCache | None, product_id: str) -> None:
     if cache is not None:
         cache.invalidate_product(product_id)
 
@@ -98,6 +67,7 @@ async def list_products(
                                        description="Full-text search over "
                                        "name and description.")] = None,
         category: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+        *, cache: Cache,
 ) -> Response:
     async def load() -> bytes:
         page = await upstream.call(request, "catalog", "list_products", limit=limit,
@@ -106,7 +76,6 @@ async def list_products(
             item.pop("deleted", None)
         return orjson.dumps(page)
 
-    cache = _cache(request)
     if cache is None or cursor is not None:  # only first pages are cached
         return Response(await load(), media_type=JSON)
     return Response(await cache.listing((limit, q, category), load), media_type=JSON)
@@ -118,18 +87,9 @@ async def list_products(
                        **problems(404, *UPSTREAM)}, summary="One product",
             description="With a strong `ETag` (the version). 404 for an unknown or deleted "
                         "product, and for an id that is not a UUID.")
-async def get_product(request: Request, product_id: str,
+async def get_product(request: Request, product_id: str, reads: Reads,
                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    pid, cache = _id(product_id), _cache(request)
-
-    async def load() -> tuple[bytes, str, bool]:
-        reads: ReadBatcher | None = getattr(request.app.state, "product_reads", None)
-        if reads is None:
-            return _render(await upstream.call(request, "catalog", "get_product", pid))
-        return _render(await reads.load(pid, upstream.context_of(request)))
-
-    cached = await (cache.product(pid, load) if cache is not None else load())
-    body, etag, deleted = cached
+    body, etag, deleted = await reads.get(_id(product_id), partial(upstream.context_of, request))
     if deleted:
         raise NotFound("No such product.")
     if if_none_match is not None and etag in _tags(if_none_match, weak_ok=True):
@@ -144,10 +104,11 @@ async def get_product(request: Request, product_id: str,
              openapi_extra=body_example({"sku": "MUG-001", "name": "Enamel mug",
                                          "description": "Holds 350 ml.", "category": "kitchen",
                                          "price": 1299, "currency": "EUR", "stock": 40}))
-async def create_product(request: Request, body: NewProduct, admin: Admin) -> Response:
+async def create_product(request: Request, body: NewProduct, admin: Admin,
+                         cache: Cache) -> Response:
     product = await upstream.call(request, "catalog", "create_product",
                                   body.model_dump(exclude_unset=True))
-    _wrote(request, product["id"])
+    _wrote(cache, product["id"])
     return _product(product, 201, Location=f"/products/{product['id']}")
 
 
@@ -158,12 +119,13 @@ async def create_product(request: Request, body: NewProduct, admin: Admin) -> Re
                           "`If-Match`, 412 unless it names the current version.",
               openapi_extra=body_example({"price": 1499}))
 async def update_product(request: Request, product_id: str, body: ProductChanges, admin: Admin,
-                         if_match: Annotated[str | None, Header()] = None) -> Response:
+                         cache: Cache, if_match: Annotated[str | None, Header()] = None,
+                         ) -> Response:
     pid = _id(product_id)
     expected = await _expected_version(request, pid, if_match)
     product = await upstream.call(request, "catalog", "update_product", pid,
                                   body.model_dump(exclude_unset=True), expected)
-    _wrote(request, pid)
+    _wrote(cache, pid)
     return _product(product)
 
 
@@ -171,10 +133,11 @@ async def update_product(request: Request, product_id: str, body: ProductChanges
                operation_id="deleteProduct", responses=problems(401, 403, 404, *UPSTREAM),
                summary="Delete a product (admin): no longer listed or sold",
                description="Payments that sold it keep their record of it.")
-async def delete_product(request: Request, product_id: str, admin: Admin) -> Response:
+async def delete_product(request: Request, product_id: str, admin: Admin,
+                         cache: Cache) -> Response:
     pid = _id(product_id)
     await upstream.call(request, "catalog", "delete_product", pid)
-    _wrote(request, pid)
+    _wrote(cache, pid)
     return Response(status_code=204)
 
 
@@ -185,11 +148,11 @@ async def delete_product(request: Request, product_id: str, admin: Admin) -> Res
                          "above 1 000 000 000 units.",
              openapi_extra=body_example({"delta": 25, "reason": "Delivery from the supplier"}))
 async def adjust_stock(request: Request, product_id: str, body: StockChange,
-                       admin: Admin) -> Response:
+                       admin: Admin, cache: Cache) -> Response:
     pid = _id(product_id)
     product = await upstream.call(request, "catalog", "adjust_stock", pid, body.delta,
                                   body.reason)
-    _wrote(request, pid)
+    _wrote(cache, pid)
     return _product(product)
 
 

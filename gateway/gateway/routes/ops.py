@@ -3,21 +3,15 @@ metrics."""
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
-from gateway.config import SERVICES
 from gateway.metrics import exposition
 from gateway.openapi_responses import problem
-from gateway.readiness import SharedCheck
-from gateway.rpc import RpcClient
 from gateway.schemas import Problem
-from shared import logs
-from shared.errors import SuiteError
+from gateway.state import State
 
 router = APIRouter(tags=["operations"])
 
@@ -46,42 +40,15 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-async def _probe(rpc: RpcClient, service: str, timeout: float, request_id: str) -> str:
-    try:
-        # With the request id, like every call: a probe can be traced to each service's log.
-        await rpc.call(service, "ping", timeout=timeout, context={"request_id": request_id})
-    except SuiteError as error:
-        return "timeout" if error.status == 504 else "unavailable"
-    return "up"
-
-
-def services_check(request: Request) -> SharedCheck[dict[str, str]]:
-    """The app's one shared fan-out (gateway.readiness), made on the first /readyz."""
-    check: SharedCheck[dict[str, str]] | None = getattr(request.app.state, "readiness", None)
-    if check is None:
-        rpc: RpcClient = request.app.state.rpc
-        timeout: float = request.app.state.settings.readiness_timeout
-
-        async def fan_out() -> dict[str, str]:
-            # The request id of the asker that started it: the probes are traced to it.
-            request_id = logs.current().get("request_id", "readiness")
-            results = await asyncio.gather(*(_probe(rpc, s, timeout, request_id)
-                                             for s in SERVICES))
-            return dict(zip(SERVICES, results, strict=True))
-
-        check = request.app.state.readiness = SharedCheck(fan_out)
-    return check
-
-
 @router.get("/readyz", response_model=Readiness, operation_id="getReadiness",
             responses=problem(503, "NotReady", "Not ready: the broker or a service is not "
                                                "answering (breakdown in the body)"),
             summary="Ready when the broker is reachable and every service answers within 1 s",
             description="Pings every service; `services` says which answered.")
-async def readyz(request: Request) -> Response:
-    broker = "up" if request.app.state.rpc.connected else "down"
+async def readyz(request: Request, state: State) -> Response:
+    broker = "up" if state.rpc.connected else "down"
     request_id: str = request.state.request_id
-    services = await services_check(request).result()
+    services = await state.readiness.result()
     ready = broker == "up" and all(state == "up" for state in services.values())
     body = {"status": "ready" if ready else "not ready", "broker": broker, "services": services}
     if ready:

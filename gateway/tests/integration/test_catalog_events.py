@@ -197,25 +197,19 @@ def test_the_cache_is_off_while_its_events_connection_is_lost(amqp_uri):
         await invalidator.start()
         try:
             assert invalidator.subscribed and cache.live
-            await cache.product("p1", _loader("v1"))
+            cache.store_product("p1", "v1", cache.epoch)
             await asyncio.to_thread(proxy.stop)
             await _until(lambda: not cache.live, 2.0)
             assert not invalidator.subscribed
             await asyncio.to_thread(proxy.start)
             await _until(lambda: invalidator.subscribed, 15.0)
             assert cache.live
-            return await cache.product("p1", _loader("v2"))  # emptied: loaded again
+            return cache.lookup_product("p1")  # emptied: a miss
         finally:
             await invalidator.stop()
 
     with FaultProxy.for_uri(amqp_uri) as proxy:
-        assert asyncio.run(scenario(proxy)) == "v2"
-
-
-def _loader(value):
-    async def load():
-        return value
-    return load
+        assert asyncio.run(scenario(proxy)) == (None, False)
 
 
 async def _until(condition, timeout):
@@ -240,8 +234,9 @@ def test_a_catalog_event_invalidates_the_product_it_names(amqp_uri):
         invalidator = CacheInvalidator(amqp_uri, cache)
         await invalidator.start()
         try:
-            assert await cache.product("p1", _loader("v1")) == "v1"
-            assert await cache.product("p2", _loader("v1")) == "v1"
+            for product in ("p1", "p2"):
+                cache.store_product(product, "v1", cache.epoch)
+            assert _cached(cache, "p1") and _cached(cache, "p2")
             await asyncio.to_thread(publish, "product_updated",
                                     wire.dumpb(event(product_id="p1")))
             await _until(lambda: not _cached(cache, "p1"), 5.0)

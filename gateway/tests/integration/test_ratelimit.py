@@ -8,6 +8,7 @@ import uuid
 import httpx
 from redis.asyncio import Redis
 
+from gateway import wiring
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.ratelimit import Budget, RateLimiter
@@ -48,8 +49,8 @@ def test_unreachable_redis_fails_open():
 
 def test_auth_routes_answer_429_problem_with_retry_after():
     settings = GatewaySettings(RATE_LIMIT_AUTH_PER_MINUTE=2, AMQP_URI="amqp://127.0.0.1:1/")
-    app = create_app(settings)
-    app.state.limiter = _limiter(per_minute=2)
+    limiter = _limiter(per_minute=2)
+    app = create_app(settings, wiring.build(settings, limiter=limiter))
 
     async def scenario():
         transport = httpx.ASGITransport(app=app)
@@ -57,7 +58,7 @@ def test_auth_routes_answer_429_problem_with_retry_after():
             codes = [(await client.get("/auth/nothing")).status_code for _ in range(2)]
             refused = await client.get("/auth/nothing")
             probe = await client.get("/healthz")
-        await app.state.limiter.redis.aclose()
+        await limiter.redis.aclose()
         return codes, refused, probe
 
     codes, refused, probe = asyncio.run(scenario())

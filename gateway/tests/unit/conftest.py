@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI
 from starlette.testclient import TestClient
 
+from gateway import wiring
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.schemas import StrictModel
@@ -28,12 +30,19 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> GatewaySettings:
     # The contract's defaults (64 KiB bodies, ...) are what these tests check.
     for name in _GATEWAY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    return GatewaySettings(AMQP_URI=UNREACHABLE_BROKER)
+    # No limiter: these tests never reach Redis (gateway/tests/integration checks the limits).
+    return GatewaySettings(AMQP_URI=UNREACHABLE_BROKER, RATE_LIMIT_ENABLED=False)
 
 
 @pytest.fixture
-def app(settings: GatewaySettings) -> FastAPI:
-    return create_app(settings)
+def fake_rpc() -> Any:
+    """A fake of gateway.ports.Rpc for the app; None: a real client, never started."""
+    return None
+
+
+@pytest.fixture
+def app(settings: GatewaySettings, fake_rpc: Any) -> FastAPI:
+    return create_app(settings, wiring.build(settings, rpc=fake_rpc))
 
 
 @pytest.fixture

@@ -112,3 +112,34 @@ async def test_a_cancelled_reader_does_not_break_the_others():
 
 def test_one_request_id_is_not_repeated_as_a_list():
     assert "request_ids" not in merged([ctx(1), ctx(1)])
+
+
+@sync
+async def test_while_two_batches_fly_the_next_forms_and_goes_when_one_lands():
+    gate = asyncio.Event()
+
+    class Slow(Upstream):
+        async def one(self, key: str, context: dict[str, str]) -> dict[str, str]:
+            self.calls.append(("one", key, context))
+            await gate.wait()
+            return {"id": key}
+
+        async def many(self, keys: list[str],
+                       context: dict[str, str]) -> dict[str, dict[str, str]]:
+            self.calls.append(("many", list(keys), context))
+            await gate.wait()
+            return {key: {"id": key} for key in keys}
+
+    upstream = Slow(set())
+    reads = batcher(upstream)
+    flying = [asyncio.ensure_future(reads.load(key, ctx(n))) for n, key in enumerate("ab")]
+    await asyncio.sleep(0)  # batch 1: a, b
+    flying.append(asyncio.ensure_future(reads.load("c", ctx(3))))
+    await asyncio.sleep(0)  # batch 2: c
+    waiting = [asyncio.ensure_future(reads.load(key, ctx(n))) for n, key in enumerate("def")]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [keys for _, keys, _ in upstream.calls] == [["a", "b"], "c"], "two fly, d-f wait"
+    gate.set()
+    assert [r["id"] for r in await asyncio.gather(*flying, *waiting)] == list("abcdef")
+    assert [keys for _, keys, _ in upstream.calls][2:] == [["d", "e", "f"]]

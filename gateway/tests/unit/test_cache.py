@@ -1,11 +1,9 @@
-"""The catalog read cache: TTL bound, invalidation, single flight, refresh ahead, and no stale
-fill (or stale sharing) after an invalidation."""
+"""The catalog read cache itself: invalidation and listings (products through it:
+test_product_reads.py)."""
 
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 
 from gateway.cache import ReadCache
 
@@ -47,105 +45,56 @@ async def settle():
         await asyncio.sleep(0)
 
 
-def test_hits_until_the_ttl_then_loads_again():
-    async def scenario():
-        clock, up = Clock(), Upstream()
-        cache = ReadCache(ttl=1.0, clock=clock)
-        assert await cache.product("p1", up.load) == "v1"
-        assert await cache.product("p1", up.load) == "v1" and up.calls == 1
-        up.version = 2
-        clock.now += 1.01
-        assert await cache.product("p1", up.load) == "v2" and up.calls == 2
-    run(scenario())
-
-
-def test_a_hit_past_half_the_ttl_refreshes_in_the_background():
-    async def scenario():
-        clock, up = Clock(), Upstream()
-        cache = ReadCache(ttl=1.0, clock=clock)
-        await cache.product("p1", up.load)
-        up.version = 2
-        clock.now += 0.6
-        assert await cache.product("p1", up.load) == "v1"  # still fresh enough: served
-        await settle()  # the refresh runs
-        assert up.calls == 2
-        clock.now += 0.6  # the first entry would have expired; the refreshed one has not
-        assert await cache.product("p1", up.load) == "v2" and up.calls == 2
-    run(scenario())
-
-
-def test_concurrent_misses_share_one_load():
-    async def scenario():
-        up = Upstream()
-        up.blocking = True
-        cache = ReadCache(ttl=60)
-        waiters = [asyncio.ensure_future(cache.product("p1", up.load)) for _ in range(5)]
-        await settle()
-        assert up.calls == 1
-        up.gates[0].set()
-        assert await asyncio.gather(*waiters) == ["v1"] * 5
-    run(scenario())
-
-
 def test_invalidating_a_product_drops_it_and_every_listing():
     async def scenario():
         up = Upstream()
         cache = ReadCache(ttl=60)
-        await cache.product("p1", up.load)
-        await cache.product("p2", up.load)
+        for product in ("p1", "p2"):
+            cache.store_product(product, "v1", cache.epoch)
         await cache.listing("first", up.load)
         up.version = 2
         cache.invalidate_product("p1")
-        assert await cache.product("p1", up.load) == "v2"
-        assert await cache.product("p2", up.load) == "v1"
+        assert cache.lookup_product("p1") == (None, False)
+        assert cache.lookup_product("p2") == ("v1", False)
         assert await cache.listing("first", up.load) == "v2"
     run(scenario())
 
 
-def test_a_load_in_flight_during_an_invalidation_is_not_stored_nor_shared():
+def test_listings_hit_until_the_ttl_and_concurrent_misses_share_one_load():
+    async def scenario():
+        clock, up = Clock(), Upstream()
+        cache = ReadCache(ttl=1.0, clock=clock)
+        up.blocking = True
+        waiters = [asyncio.ensure_future(cache.listing("first", up.load)) for _ in range(5)]
+        await settle()
+        assert up.calls == 1
+        up.gates[0].set()
+        assert await asyncio.gather(*waiters) == ["v1"] * 5
+        up.blocking, up.version = False, 2
+        assert await cache.listing("first", up.load) == "v1"
+        clock.now += 1.01
+        assert await cache.listing("first", up.load) == "v2" and up.calls == 2
+    run(scenario())
+
+
+def test_a_listing_load_in_flight_during_an_invalidation_is_not_stored():
     async def scenario():
         up = Upstream()
         up.blocking = True
         cache = ReadCache(ttl=60)
-        before = asyncio.ensure_future(cache.product("p1", up.load))  # reads v1 upstream
+        before = asyncio.ensure_future(cache.listing("first", up.load))
         await settle()
         up.version = 2
-        cache.invalidate_product("p1")  # our own PATCH committed meanwhile
-        after = asyncio.ensure_future(cache.product("p1", up.load))  # must not join `before`
+        cache.invalidate_listings()
+        after = asyncio.ensure_future(cache.listing("first", up.load))  # must not join
         await settle()
         assert up.calls == 2
         for gate in up.gates:
             gate.set()
         assert await before == "v1" and await after == "v2"
         up.blocking = False
-        assert await cache.product("p1", up.load) == "v2"
+        assert await cache.listing("first", up.load) == "v2"
     run(scenario())
 
 
-def test_errors_reach_the_waiters_and_are_not_cached():
-    async def scenario():
-        cache = ReadCache(ttl=60)
 
-        async def failing():
-            raise LookupError("no such product")
-
-        with pytest.raises(LookupError):
-            await cache.product("p1", failing)
-        up = Upstream()
-        assert await cache.product("p1", up.load) == "v1"
-    run(scenario())
-
-
-def test_a_cache_that_may_miss_events_is_bypassed_and_cleared():
-    async def scenario():
-        up = Upstream()
-        cache = ReadCache(ttl=60)
-        await cache.product("p1", up.load)
-        cache.live = False
-        up.version = 2
-        assert await cache.product("p1", up.load) == "v2"
-        cache.clear()
-        cache.live = True
-        up.version = 3
-        assert await cache.product("p1", up.load) == "v3"
-    run(scenario())

@@ -6,13 +6,14 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from starlette.testclient import TestClient
 
 import gateway.app
+from gateway import wiring
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.routing import FastLane
@@ -41,8 +42,8 @@ class Stub:
 def _client(settings: GatewaySettings, lane: bool, monkeypatch: pytest.MonkeyPatch,
             stub: Stub) -> TestClient:
     monkeypatch.setattr(gateway.app, "HOT_ROUTES", gateway.app.HOT_ROUTES if lane else ())
-    app = create_app(settings.model_copy(update={"bench_routes": True}))
-    app.state.rpc = stub
+    config = settings.model_copy(update={"bench_routes": True})
+    app = create_app(config, wiring.build(config, rpc=stub))
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -147,3 +148,41 @@ def test_routes_fastapi_must_work_for_stay_with_fastapi():
     lane = FastLane.build(app, ["/query/{x}", "/typed/{x}", "/model/{x}"])
 
     assert lane.routes == []
+
+
+async def of_request(request: Request) -> str:
+    return "from the request"
+
+
+async def of_query(limit: int = 3) -> int:
+    return limit
+
+
+def blocking(request: Request) -> str:  # FastAPI runs it in a thread: not the same outcome
+    return "threaded"
+
+
+def test_only_async_dependencies_of_the_request_alone_ride_the_lane():
+    app = FastAPI()
+
+    @app.get("/plain/{x}")
+    async def plain(x: str, got: Annotated[str, Depends(of_request)]) -> Response:
+        return Response(f"{x} {got}")
+
+    @app.get("/query/{x}")
+    async def query(x: str, got: Annotated[int, Depends(of_query)]) -> Response:
+        return Response(x)
+
+    @app.get("/sync/{x}")
+    async def sync(x: str, got: Annotated[str, Depends(blocking)]) -> Response:
+        return Response(x)
+
+    lane = FastLane.build(app, ["/plain/{x}", "/query/{x}", "/sync/{x}"])
+
+    assert [route.route.path for route in lane.routes] == ["/plain/{x}"]
+
+    async def laned(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not await lane.serve(scope, receive, send):
+            await app(scope, receive, send)
+
+    assert TestClient(laned).get("/plain/a").text == "a from the request"

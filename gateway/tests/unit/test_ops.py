@@ -8,7 +8,6 @@ from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from gateway.config import SERVICES, GatewaySettings
-from gateway.rpc import RpcClient
 
 
 def test_healthz_needs_no_broker(client: TestClient):
@@ -20,7 +19,7 @@ def test_healthz_needs_no_broker(client: TestClient):
 
 def test_readyz_without_a_broker_is_a_503_problem_with_a_breakdown(
         test_app: FastAPI, settings: GatewaySettings):
-    test_app.state.rpc = RpcClient(settings.amqp_uri)  # never started: not connected
+    # The app's RPC client is never started here: not connected.
     client = TestClient(test_app)
 
     response = client.get("/readyz")

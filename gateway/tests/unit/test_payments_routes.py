@@ -25,6 +25,8 @@ BODY = {"items": [{"product_id": PAYMENT["items"][0]["product_id"], "quantity": 
 
 
 class ScriptedRpc:
+    connected = True
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
         self.answers: dict[tuple[str, str], Any] = {}
@@ -42,11 +44,15 @@ class ScriptedRpc:
 
 
 @pytest.fixture
-def rpc(app: FastAPI) -> ScriptedRpc:
-    app.state.rpc = ScriptedRpc()
+def fake_rpc() -> ScriptedRpc:
+    return ScriptedRpc()
+
+
+@pytest.fixture
+def rpc(app: FastAPI, fake_rpc: ScriptedRpc) -> ScriptedRpc:
     app.dependency_overrides[current_user] = lambda: ME
     app.dependency_overrides[current_admin] = lambda: ME
-    return app.state.rpc
+    return fake_rpc
 
 
 @pytest.fixture

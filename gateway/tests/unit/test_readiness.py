@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from gateway.config import SERVICES
+from gateway import wiring
+from gateway.app import create_app
+from gateway.config import SERVICES, GatewaySettings
 from shared.errors import ServiceUnavailable
 
 ASKERS = 25
@@ -44,10 +46,14 @@ async def ask_for(app: FastAPI, seconds: float) -> tuple[list[httpx.Response], f
         return answers, time.monotonic() - started
 
 
-def test_a_readiness_flood_costs_at_most_one_fan_out_a_second(test_app: FastAPI):
-    rpc = test_app.state.rpc = CountingRpc()
+def _app(settings: GatewaySettings, rpc: CountingRpc) -> FastAPI:
+    return create_app(settings, wiring.build(settings, rpc=rpc))
 
-    answers, elapsed = asyncio.run(ask_for(test_app, SECONDS))
+
+def test_a_readiness_flood_costs_at_most_one_fan_out_a_second(settings: GatewaySettings):
+    rpc = CountingRpc()
+
+    answers, elapsed = asyncio.run(ask_for(_app(settings, rpc), SECONDS))
 
     assert len(answers) >= 2 * ASKERS
     assert {answer.status_code for answer in answers} == {200}
@@ -56,10 +62,10 @@ def test_a_readiness_flood_costs_at_most_one_fan_out_a_second(test_app: FastAPI)
     assert 1 <= fan_outs <= elapsed + 1, f"{fan_outs} fan-outs in {elapsed:.1f} s"
 
 
-def test_the_shared_answer_still_tells_which_service_is_down(test_app: FastAPI):
-    test_app.state.rpc = CountingRpc(down=frozenset({"payments"}))
+def test_the_shared_answer_still_tells_which_service_is_down(settings: GatewaySettings):
+    rpc = CountingRpc(down=frozenset({"payments"}))
 
-    answers, _ = asyncio.run(ask_for(test_app, 0.1))
+    answers, _ = asyncio.run(ask_for(_app(settings, rpc), 0.1))
 
     for answer in answers:
         assert answer.status_code == 503

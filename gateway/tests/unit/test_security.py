@@ -14,7 +14,8 @@ from fastapi import Depends, Request
 from starlette.testclient import TestClient
 
 from gateway import upstream
-from gateway.security import EdgeVerifier, current_admin, current_user, optional_user
+from gateway.security import current_admin, current_user, optional_user
+from gateway.verifier import EdgeVerifier
 from shared.errors import ServiceUnavailable
 from shared.settings import token_settings
 from shared.tokens import Identity
@@ -69,8 +70,12 @@ def rpc(key: Key) -> FakeRpc:
 
 
 @pytest.fixture
+def fake_rpc(rpc: FakeRpc) -> FakeRpc:
+    return rpc
+
+
+@pytest.fixture
 def client(app, rpc):
-    app.state.rpc = rpc
 
     @app.get("/test/me")
     async def me(request: Request, who: Annotated[Identity, Depends(current_user)]) -> Any:
@@ -152,7 +157,7 @@ def test_rotated_key_is_picked_up(app, client, key, rpc):
     client.get("/test/me", headers=_bearer(key.token()))
     new = Key("k2")
     rpc.published = [new, key]
-    app.state.edge_verifier.verifier._next_refresh = 0.0  # the refresh interval has passed
+    app.state.gateway.verifier.verifier._next_refresh = 0.0  # the refresh interval has passed
     assert client.get("/test/me", headers=_bearer(new.token())).status_code == 200
     assert client.get("/test/me", headers=_bearer(key.token())).status_code == 200
     assert rpc.jwks_calls == 2
