@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from auth.admin import ensure_admin
 from auth.config import OWASP_MEMORY_KIB
 from auth.passwords import Argon2Passwords
-from auth.repository import SqlStore, dev_signing_keys
-from auth.use_cases import Deps
+from auth.postgres import PostgresStore, dev_signing_keys
+from auth.use_cases import Deps, ensure_admin
 from shared.db import UnitOfWorkFactory, make_engine
 from tests.support import infra
 
@@ -54,7 +53,7 @@ class _NoTokens:
 
 def test_concurrent_admin_bootstrap_creates_one_admin_and_one_set_of_events(database_urls):
     engine = make_engine(database_urls["auth"], pool_size=4)
-    deps = Deps(store=SqlStore(UnitOfWorkFactory(engine)),
+    deps = Deps(store=PostgresStore(UnitOfWorkFactory(engine)),
                 passwords=Argon2Passwords(OWASP_MEMORY_KIB, 2, 1), tokens=_NoTokens(),
                 refresh_ttl=dt.timedelta(days=1))
     email = f"root-{uuid.uuid4().hex[:10]}@example.com"
