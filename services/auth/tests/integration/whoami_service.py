@@ -24,10 +24,5 @@ class WhoAmIService:
         return self.principal.require_role("admin").user_id
 
     @rpc  # type: ignore[untyped-decorator]
-    def maybe(self) -> str | None:
-        identity = self.principal.optional_identity()
-        return identity.user_id if identity else None
-
-    @rpc  # type: ignore[untyped-decorator]
     def me_via_auth(self) -> Any:
         return self.auth.me()  # the caller's token travels on with the context
