@@ -37,8 +37,7 @@ loadtest: loadtest-install  ## Locust's web UI on :8089 against LOADTEST_HOST; L
 	$(LOADTEST_VENV)/bin/locust -f loadtest/locustfile.py --host $(LOADTEST_HOST) $(LOADTEST_ARGS)
 
 test: install  ## the whole suite against real RabbitMQ and PostgreSQL, in throwaway vhost/databases
-	$(PY) -m pytest -m "not eventlet and not containers" $(PYTEST_ARGS)
-	$(PY) tests/eventlet_pytest.py $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ]
+	$(PY) -m pytest -m "not containers" $(PYTEST_ARGS)
 
 # The whole suite in containers (docs/deploy.md): `make env` once, then `make up` / `make down`.
 COMPOSE_ENV ?= deploy/env/compose.env

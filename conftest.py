@@ -1,7 +1,7 @@
 """Session fixtures for every test: a throwaway vhost and throwaway, migrated databases.
 
-Tests marked `eventlet` need a monkey-patched process (nameko containers in-process); they run
-in the second pytest run that `make test` starts through tests/eventlet_pytest.py.
+One pytest process, never eventlet-patched: a test that needs running nameko containers starts
+them with `nameko run` in a subprocess (docs/architecture.md, "Test tiers").
 """
 
 from __future__ import annotations
@@ -15,22 +15,9 @@ import pytest
 
 from tests.support import infra
 
-PATCHED = os.environ.get("SUITE_EVENTLET_PATCHED") == "1"
 # The admin account the suite bootstraps from ADMIN_EMAIL / ADMIN_PASSWORD in every test run.
 ADMIN_EMAIL = "admin@suite.test"
 ADMIN_PASSWORD = secrets.token_urlsafe(18)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "eventlet: needs an eventlet monkey-patched process")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        wants_eventlet = item.get_closest_marker("eventlet") is not None
-        if wants_eventlet != PATCHED:
-            reason = "runs in the eventlet pass" if wants_eventlet else "runs in the asyncio pass"
-            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")

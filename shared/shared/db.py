@@ -27,7 +27,7 @@ _SHUTDOWN_STATES = ("57P01", "57P02", "57P03")
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     # JSON columns go through the suite's own (orjson) rules, in and out: the standard
-    # library's encoder cost more CPU than the statements that stored the values.
+    # library's encoder costs more CPU than the statements that store the values.
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
                            pool_pre_ping=False, pool_recycle=1800,
                            json_serializer=wire.dumps, json_deserializer=wire.loads)

@@ -23,10 +23,9 @@ _REFUSED = _REFUSED_BMP + (
     "\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0001\U000e0020-\U000e007f\U000f0000-\U000ffffd\U00100000-\U0010fffd"
 )
-# No refused character, and at least one that is not whitespace.
-PATTERN = rf"^[^{_REFUSED}]*[^{_REFUSED}\s][^{_REFUSED}]*$"
-# The same within the Basic Multilingual Plane, for documents (OpenAPI): characters beyond it
-# break JavaScript regexes without the `u` flag and many validators; `acceptable` checks all.
+# No refused character within the Basic Multilingual Plane, and at least one that is not
+# whitespace, for documents (OpenAPI): characters beyond the plane break JavaScript regexes
+# without the `u` flag and many validators; `acceptable` checks them all.
 BMP_PATTERN = rf"^[^{_REFUSED_BMP}]*[^{_REFUSED_BMP}\s][^{_REFUSED_BMP}]*$"
 FORMAT = "display-name"  # the JSON Schema format naming the whole rule, beyond the BMP too
 RULE = ("Not blank; no control (Cc), format (Cf) or private-use (Co) characters (Unicode 14). "

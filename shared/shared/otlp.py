@@ -9,7 +9,7 @@ does; a batch that still fails is dropped with a warning (tracing never slows a 
 
 Besides the suite's own spans (the gateway's requests, RPC workers, event handlers),
 instrumentations record SQL statements (psycopg2) and Redis commands (redis-py). The gateway's
-request span is EdgeMiddleware's, not the ASGI instrumentation's (ADR 0024: half the cost).
+request span is EdgeMiddleware's, not the ASGI instrumentation's (ADR 0024 has the cost).
 """
 
 from __future__ import annotations

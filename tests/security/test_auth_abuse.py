@@ -3,7 +3,7 @@
 JWT negatives (bad claims, alg none, HS256 with the public key, unknown kid, foreign key, wrong
 typ, tampering, a forged admin claim) are covered against the whole suite by
 gateway/tests/integration/test_security_tokens.py and the header forms by
-services/auth/tests/integration/test_auth_http.py::test_me_needs_a_valid_token; not repeated
+tests/e2e/auth/test_auth_http.py::test_me_needs_a_valid_token; not repeated
 here. Added: a refresh token or a token outside the Authorization header is no access token,
 refresh reuse across a longer chain, lockout that spoofed client addresses do not reset, 413 on
 every JSON route, and the per-IP budget on /auth/* (429) with rate limits on.

@@ -1,7 +1,7 @@
 """A plain AMQP client (pika, no nameko) on the suite's broker cannot claim an identity with
 context headers: only `nameko.authorization` carrying a token auth signed counts.
 
-services/auth/tests/integration/test_forged_headers.py checks this for auth's RPCs; here the
+tests/e2e/auth/test_forged_headers.py checks this for auth's RPCs; here the
 catalog's admin RPC `create_product` and the payments' reads, and that nothing was created.
 """
 

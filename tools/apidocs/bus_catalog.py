@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from auth.schemas import ROLES
+from auth.domain import ROLES
 from gateway.routes.auth import User
 from gateway.routes.catalog_schemas import Product
 from gateway.routes.payments_schemas import Payment

@@ -1,33 +1,14 @@
-"""What the use cases need from the outside world: repository.py implements the storage ports
-on PostgreSQL, passwords.py and access.py the others; the unit tests use in-memory fakes."""
+"""What the use cases need from the outside world: postgres.py implements the storage ports,
+passwords.py and access_tokens.py the others; tests/unit/fakes.py holds in-memory fakes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-
-@dataclass(frozen=True)
-class UserRecord:
-    id: uuid.UUID
-    email: str
-    email_key: str  # lower-cased email: what uniqueness and lookups use
-    display_name: str | None
-    password_hash: str
-    roles: tuple[str, ...]
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class RefreshRecord:
-    family_id: uuid.UUID
-    user_id: uuid.UUID
-    expires_at: dt.datetime
-    spent: bool
-    family_revoked: bool
+from auth.domain import After, RefreshRecord, UserRecord
 
 
 class Users(Protocol):
@@ -37,9 +18,8 @@ class Users(Protocol):
     def insert(self, user: UserRecord) -> bool: ...  # False: the email is taken
     def set_password(self, user_id: uuid.UUID, password_hash: str) -> None: ...
     def set_roles(self, user_id: uuid.UUID, roles: tuple[str, ...]) -> UserRecord | None: ...
-    # Newest first, strictly after `after` (created_at, id); `query` matches email or name.
-    def search(self, query: str | None, after: tuple[dt.datetime, uuid.UUID] | None,
-               limit: int) -> list[UserRecord]: ...
+    # Newest first, strictly after `after`; `query` matches a substring of email or name.
+    def search(self, query: str | None, after: After | None, limit: int) -> list[UserRecord]: ...
 
 
 class RefreshTokens(Protocol):
@@ -64,7 +44,7 @@ class Events(Protocol):
     def record(self, event_type: str, fields: dict[str, Any]) -> None: ...
 
 
-class Tx(Protocol):
+class Transaction(Protocol):
     """One database transaction: commits when its `with` block exits normally."""
 
     @property
@@ -78,7 +58,7 @@ class Tx(Protocol):
 
 
 class Store(Protocol):
-    def transaction(self) -> AbstractContextManager[Tx]: ...
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
 
 
 class Passwords(Protocol):

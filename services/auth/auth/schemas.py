@@ -1,19 +1,20 @@
-"""What the RPCs accept and return: validation (-> ValidationFailed with field errors) and JSON."""
+"""What the RPCs accept: validation (-> ValidationFailed with field errors); views.py renders."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import re
 import uuid
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from auth.ports import UserRecord
+from auth.domain import ROLES, After
 from shared import display_names
 from shared.errors import ValidationFailed
 
-ROLES = ("customer", "admin")  # canonical order
-DEFAULT_ROLES = ("customer",)
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 EMAIL_MAX = 254
 
@@ -25,20 +26,11 @@ _EMAIL = re.compile(rf"^(?=.{{1,64}}@){_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$"
 M = TypeVar("M", bound=BaseModel)
 
 
-def email_key(email: str) -> str:
-    """One key per mailbox whatever the case: lookups, uniqueness and the login lockout."""
-    return email.strip().lower()
-
-
-def canonical_roles(roles: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(role for role in ROLES if role in roles)
-
-
-class _Strict(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
-class Registration(_Strict):
+class Registration(Strict):
     email: str = Field(max_length=EMAIL_MAX)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -62,16 +54,16 @@ class Registration(_Strict):
         return value
 
 
-class Credentials(_Strict):
+class Credentials(Strict):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class RefreshToken(_Strict):
+class RefreshToken(Strict):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
-class RoleChange(_Strict):
+class RoleChange(Strict):
     user_id: uuid.UUID
     roles: list[str] = Field(max_length=len(ROLES) * 4)
 
@@ -84,7 +76,7 @@ class RoleChange(_Strict):
         return roles
 
 
-class UserId(_Strict):
+class UserId(Strict):
     user_id: uuid.UUID
 
 
@@ -102,6 +94,19 @@ def _message(err: Any) -> str:
     return str(err.get("msg", "invalid")).removeprefix("Value error, ")
 
 
-def user_json(user: UserRecord) -> dict[str, Any]:
-    return {"id": str(user.id), "email": user.email, "display_name": user.display_name,
-            "roles": list(user.roles), "created_at": user.created_at}
+class UserSearch(Strict):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
+    q: str | None = Field(default=None, max_length=200)
+
+
+def decode_cursor(cursor: str) -> After:
+    """views.encode_cursor's inverse: base64url of `<created_at ISO>|<id>`, opaque to clients."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, user_id = raw.partition("|")
+        return dt.datetime.fromisoformat(stamp), uuid.UUID(user_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed("The request does not match the schema.",
+                               [{"field": "cursor", "message": "not a cursor from this API"}]
+                               ) from None

@@ -37,10 +37,6 @@ def sender(properties: Mapping[str, Any] | None) -> str | None:
     return user if isinstance(user, str) and user else None
 
 
-def sent_by(properties: Mapping[str, Any] | None, component: str) -> bool:
-    return sender(properties) == component_user(component)
-
-
 # Named callers of the suite's non-public RPCs (`@rpc(callers=...)`, docs/security.md).
 GATEWAY = ("gateway",)
 PAYMENTS = ("payments",)

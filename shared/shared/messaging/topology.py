@@ -10,8 +10,7 @@ the same name with `@event_handler(source, event_type)` (shared.nameko.events) i
 service. A handler that is not listed here refuses to start.
 
 Public API (the ops CLI relies on it): `SUBSCRIPTIONS`, `subscriptions()`, `find()`,
-`event_exchanges()`, `all_queues()`, `dead_letter_queues()`, `retry_queues()`,
-`declare_topology(connection)`.
+`event_exchanges()`, `all_queues()`, `dead_letter_queues()`, `declare_topology(connection)`.
 """
 
 from __future__ import annotations
@@ -49,9 +48,9 @@ class Subscription:
 
 # EVERY subscription in the suite. Add new ones here (see the module docstring).
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    # issue: a payment that succeeded commits the stock reservation it paid for.
+    # A payment that succeeded commits the stock reservation it paid for.
     Subscription("payments", "payment_succeeded", "catalog", "on_payment_succeeded"),
-    # issue: a refund with restock puts the items back.
+    # A refund with restock puts the items back.
     Subscription("payments", "payment_refunded", "catalog", "on_payment_refunded"),
     # payments may subscribe to catalog events later, e.g.
     # Subscription("catalog", "product_deleted", "payments", "on_product_deleted"),
@@ -98,10 +97,6 @@ def rpc_queues() -> list[str]:
 def dead_letter_queues() -> list[str]:
     """Every DLQ: one per handler queue and one per RPC queue (`rpc-<svc>.dlq`)."""
     return sorted(names.dead_letter_queue(q) for q in all_queues() + rpc_queues())
-
-
-def retry_queues() -> list[str]:
-    return [names.retry_queue(q) for q in all_queues()]
 
 
 def handler_queue_arguments(queue: str) -> dict[str, object]:

@@ -48,10 +48,6 @@ class Caller:
         self._token = token
         self._identity: Identity | None = None
 
-    @property
-    def presented_token(self) -> bool:
-        return isinstance(self._token, str) and bool(self._token)
-
     def identity(self) -> Identity:
         if self._identity is None:
             if not isinstance(self._token, str) or not self._token:
@@ -61,10 +57,6 @@ class Caller:
                 token = token[7:].strip()
             self._identity = self._verifier.verify(token)
         return self._identity
-
-    def optional_identity(self) -> Identity | None:
-        """None for an anonymous caller; a token that was sent must still be valid."""
-        return self.identity() if self.presented_token else None
 
     def require_role(self, role: str) -> Identity:
         identity = self.identity()

@@ -64,7 +64,7 @@ def send_reply(channel: ReplyChannel, message: Any, result: Any,
     try:
         publish(channel, message, body)
     except BROKER_ERRORS as exc:
-        # The broker went away after the work was done (measured: a broker restart). The reply
+        # The broker went away after the work was done (e.g. a broker restart). The reply
         # is lost either way and the caller times out and retries with its key; raising here
         # would kill the container, every other running call with it, and the process.
         log.warning("could not send an RPC reply (%s); the caller will time out",

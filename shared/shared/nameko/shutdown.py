@@ -6,17 +6,14 @@ supervisor SIGKILLs it. When the stop begins the safe RPC entrypoint arms this d
 runs out the container is killed the nameko way: workers are killed, the consumers' connections
 close and the broker hands every unacked message to the next instance.
 
-Budget, measured (shared/tests/integration/test_shutdown_*.py), under the 10 s a supervisor
-allows before SIGKILL (GRACE_SECONDS in deploy/local/run.py): STOP_TIMEOUT seconds for in-flight
-workers and then dependencies' stop() (the outbox relay's last flush, which can read
-`time_left()`); then the kill (~0.3 s: our consumers poll every 0.25 s) and the interpreter's
-exit (~1 s of CPU on a quiet machine, more under load).
+STOP_TIMEOUT leaves the rest of a supervisor's grace period before SIGKILL (GRACE_SECONDS in
+deploy/local/run.py) to the kill and the interpreter's exit; the measured budget is in
+docs/benchmarks.md ("Figures moved out of code comments").
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import eventlet
@@ -27,15 +24,6 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0
 # nameko config key (config.yaml) that overrides STOP_TIMEOUT for one service.
 STOP_TIMEOUT_CONFIG_KEY = "STOP_TIMEOUT"
-
-# service name -> monotonic time of the kill (one container per service in a process).
-_deadlines: dict[str, float] = {}
-
-
-def time_left(container: Any) -> float | None:
-    """Seconds until `container` is killed, or None if it is not stopping."""
-    deadline = _deadlines.get(container.service_name)
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 class StopDeadline(SharedExtension):  # type: ignore[misc]
@@ -48,7 +36,6 @@ class StopDeadline(SharedExtension):  # type: ignore[misc]
         if self._timer is not None:
             return
         seconds = float(self.container.config.get(STOP_TIMEOUT_CONFIG_KEY, STOP_TIMEOUT))
-        _deadlines[self.container.service_name] = time.monotonic() + seconds
         self._timer = eventlet.spawn_after(seconds, self._expire, seconds)
 
     def _expire(self, seconds: float) -> None:
@@ -67,4 +54,3 @@ class StopDeadline(SharedExtension):  # type: ignore[misc]
         if self._timer is not None:
             # No effect when called from _expire itself (the timer has already started).
             self._timer.cancel()
-        _deadlines.pop(self.container.service_name, None)

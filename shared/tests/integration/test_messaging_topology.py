@@ -51,11 +51,3 @@ def test_retry_queue_returns_an_expired_message_to_its_handler_queue(amqp_uri):
         channel.close()
     assert message is not None and message.body == b"{}"
 
-
-def test_public_lists_name_every_queue():
-    queues = topology.all_queues()
-    assert {s.queue for s in topology.SUBSCRIPTIONS} <= set(queues)
-    assert set(topology.dead_letter_queues()) >= {names.dead_letter_queue(q) for q in queues}
-    assert "rpc-catalog.dlq" in topology.dead_letter_queues()
-    assert topology.retry_queues() == [names.retry_queue(q) for q in queues]
-    assert "payments.events" in topology.event_exchanges()

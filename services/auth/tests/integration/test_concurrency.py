@@ -1,4 +1,5 @@
-"""Races that matter for security, against the real database (and the suite where useful)."""
+"""Races that matter for security, on the real auth database (the suite-wide ones over HTTP are
+in tests/e2e/auth/test_races.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from auth.admin import ensure_admin
 from auth.config import OWASP_MEMORY_KIB
 from auth.passwords import Argon2Passwords
-from auth.repository import SqlStore, dev_signing_keys
-from auth.use_cases import Deps
+from auth.postgres import PostgresStore, dev_signing_keys
+from auth.use_cases import Deps, ensure_admin
 from shared.db import UnitOfWorkFactory, make_engine
 from tests.support import infra
 
@@ -23,30 +23,6 @@ def _parallel(n, fn):
         return list(pool.map(lambda _: fn(), range(n)))
 
 
-def test_concurrent_refresh_with_one_token_lets_one_win_and_revokes_the_family(
-        http, register, login):
-    user = register()
-    pair = login(user["email"])
-    responses = _parallel(4, lambda: http.post("/auth/refresh",
-                                               json={"refresh_token": pair["refresh_token"]}))
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 401, 401, 401], statuses
-    (winner,) = [r.json() for r in responses if r.status_code == 200]
-    # No grace window: a duplicate presentation is treated as reuse, so the family is dead.
-    assert http.post("/auth/refresh", json={"refresh_token": winner["refresh_token"]}
-                     ).status_code == 401
-
-
-def test_concurrent_failed_logins_never_exceed_five_checks(http, register):
-    user = register()
-    body = {"email": user["email"], "password": "definitely wrong"}
-    responses = _parallel(10, lambda: http.post("/auth/login", json=body))
-    statuses = [r.status_code for r in responses]
-    assert statuses.count(401) <= 5, statuses
-    assert set(statuses) <= {401, 429, 503}, statuses
-    assert http.post("/auth/login", json=body).status_code == 429
-
-
 class _NoTokens:
     def issue(self, user_id, roles):
         raise AssertionError("not used")
@@ -54,7 +30,7 @@ class _NoTokens:
 
 def test_concurrent_admin_bootstrap_creates_one_admin_and_one_set_of_events(database_urls):
     engine = make_engine(database_urls["auth"], pool_size=4)
-    deps = Deps(store=SqlStore(UnitOfWorkFactory(engine)),
+    deps = Deps(store=PostgresStore(UnitOfWorkFactory(engine)),
                 passwords=Argon2Passwords(OWASP_MEMORY_KIB, 2, 1), tokens=_NoTokens(),
                 refresh_ttl=dt.timedelta(days=1))
     email = f"root-{uuid.uuid4().hex[:10]}@example.com"

@@ -10,13 +10,13 @@ import uuid
 from sqlalchemy import insert
 
 from auth.model import users
-from auth.repository import SqlStore
+from auth.postgres import PostgresStore
 from shared.db import UnitOfWorkFactory, make_engine
 
 
 def test_a_refresh_that_waited_on_the_lock_sees_the_token_spent_by_the_winner(database_urls):
     engine = make_engine(database_urls["auth"], pool_size=2)
-    store = SqlStore(UnitOfWorkFactory(engine))
+    store = PostgresStore(UnitOfWorkFactory(engine))
     user_id, family_id = uuid.uuid4(), uuid.uuid4()
     token_hash = hashlib.sha256(uuid.uuid4().bytes).digest()
     with store.transaction() as tx:

@@ -10,10 +10,11 @@ import uuid
 import pytest
 from argon2 import PasswordHasher
 
-from auth import keys
+from auth import signing_keys as keys
 from auth.config import OWASP_MEMORY_KIB, AuthSettings
+from auth.domain import canonical_roles, email_key
 from auth.passwords import Argon2Passwords, HashSlots
-from auth.schemas import Registration, RoleChange, canonical_roles, email_key, parse
+from auth.schemas import Registration, RoleChange, parse
 from shared.errors import ServiceUnavailable, ValidationFailed
 
 # The production floor (19 MiB, t=2): the tests hash for real, just not many times.

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auth import keys
-from auth.access import AccessTokens
+from auth import signing_keys as keys
+from auth.access_tokens import AccessTokens
 from shared.errors import ServiceUnavailable, Unauthorized
 from shared.tokens import Identity, TokenVerifier
 

@@ -1,4 +1,5 @@
-"""The whole suite (session `suite` fixture) over HTTP, plus the auth database it writes to."""
+"""Auth end to end: the whole suite (session `suite` fixture) over HTTP, plus the auth database
+it writes to."""
 
 from __future__ import annotations
 

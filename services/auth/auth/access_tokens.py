@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import jwt
 
-from auth.keys import KeyRing
+from auth.signing_keys import KeyRing
 from shared.tokens import ACCESS_TOKEN_TYPE, ALGORITHM
 
 

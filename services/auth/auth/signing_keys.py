@@ -3,7 +3,7 @@
 Production passes them in AUTH_SIGNING_KEYS (a secret: never logged, never returned). Rotation:
 put a new key first, keep the old one after it for at least the access-token lifetime, then
 drop it. Without AUTH_SIGNING_KEYS (development) the service generates one key and keeps it in
-its database so every replica signs with the same key (repository.dev_signing_keys).
+its database so every replica signs with the same key (postgres.dev_signing_keys).
 """
 
 from __future__ import annotations

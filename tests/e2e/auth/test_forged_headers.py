@@ -87,6 +87,6 @@ def test_get_user_rpc_validates_its_argument(plain_rpc, register):
     user = register()
     assert plain_rpc.call("get_user", {}, user_id=user["id"])["result"] == user
     assert plain_rpc.call("get_user", {}, user_id=str(uuid.uuid4()))["error"]["exc_type"] \
-        == "NotFound"
+        == "UserNotFound"
     assert plain_rpc.call("get_user", {}, user_id="nope")["error"]["exc_type"] \
         == "ValidationFailed"
