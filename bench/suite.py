@@ -95,8 +95,10 @@ def _execute(sql: str) -> None:
 
 
 @contextlib.contextmanager
-def database(service: str, prefix: str = "bench") -> Iterator[str]:
-    """A new, migrated database for `service`; yields its URL and drops it afterwards."""
+def database(service: str, prefix: str = "bench", root: Path = ROOT,
+             python: str = sys.executable) -> Iterator[str]:
+    """A new database for `service`, migrated by the code under `root` (another commit's, when
+    comparing) with `python`; yields its URL and drops it afterwards."""
     from sqlalchemy.engine import make_url
 
     name = f"{unique(prefix)}_{service}"
@@ -104,8 +106,8 @@ def database(service: str, prefix: str = "bench") -> Iterator[str]:
     try:
         url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
         env = {**os.environ, f"{service.upper()}_DATABASE_URL": url}
-        ini = ROOT / "services" / service / "alembic.ini"
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+        ini = root / "services" / service / "alembic.ini"
+        subprocess.run([python, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
                        env=env, check=True, capture_output=True, timeout=120)
         yield url
     finally:
@@ -113,10 +115,12 @@ def database(service: str, prefix: str = "bench") -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def databases(services: tuple[str, ...], prefix: str = "bench") -> Iterator[dict[str, str]]:
+def databases(services: tuple[str, ...], prefix: str = "bench", root: Path = ROOT,
+              python: str = sys.executable) -> Iterator[dict[str, str]]:
     """`database()` for several services at once, created and migrated side by side."""
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(len(services)) as pool:
-        futures = {service: pool.submit(stack.enter_context, database(service, prefix))
+        futures = {service: pool.submit(stack.enter_context,
+                                        database(service, prefix, root, python))
                    for service in services}
         # Every one finishes before any error is raised, so the stack drops all that exist.
         wait(futures.values())
