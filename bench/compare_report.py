@@ -69,7 +69,7 @@ def detail_table(samples: list[dict[str, Any]], scenarios: list[str]) -> list[st
                         f"{statistics.median(s['p50_ms'] for s in mine):.2f} | "
                         f"{statistics.median(s['p99_ms'] for s in mine):.2f} | "
                         f"{sum(s['non_2xx'] + s['socket_errors'] for s in mine)} | "
-                        + " | ".join(f"{c:.2f}" for c in cpu) + " |")
+                        + " | ".join(f"{c:.3f}" for c in cpu) + " |")
     return rows
 
 
@@ -107,7 +107,9 @@ def markdown(verdicts: dict[str, Verdict], samples: list[dict[str, Any]],
         f"CPU per request: every process of the side (services, both gateways, its PostgreSQL "
         f"backends, the RabbitMQ node) but the load generator ({LOAD_GENERATOR}), pooled over "
         f"the rounds. Limit: after / before <= {1 + meta['tolerance_pct'] / 100:.2f}.", "",
-        *conditions(meta), "", "Per scenario and side:", "",
+        *conditions(meta), "", "Per scenario and side (CPU ms per request of each process; "
+        "the idle ones still spend their timers' CPU, which weighs more per request when a "
+        "side served fewer requests):", "",
         *detail_table(samples, list(verdicts))])
 
 
