@@ -42,13 +42,14 @@ def meta(args: argparse.Namespace, argv: list[str] | None, started: float, load_
 
 
 def verdict_table(verdicts: dict[str, Verdict]) -> list[str]:
-    rows = ["| scenario | CPU ms/req before | after | after / before | per-round ratios | "
-            "without the shared RabbitMQ node | req/s before | after | after / before | "
-            "verdict |", "|---|---:|---:|---:|---|---:|---:|---:|---:|---|"]
+    rows = ["| scenario | CPU ms/req before | after | after / before | per-round ratios "
+            "(median) | without the shared RabbitMQ node | req/s before | after | "
+            "after / before | verdict |", "|---|---:|---:|---:|---|---:|---:|---:|---:|---|"]
     for key, v in verdicts.items():
         rounds = ", ".join(f"{r:.3f}" for r in v.cpu_ratio_rounds)
         rows.append(f"| {TITLES[key]} | {v.cpu_before_ms:.2f} | {v.cpu_after_ms:.2f} | "
-                    f"**{v.cpu_ratio:.3f}** | {rounds} | {v.cpu_ratio_without_broker:.3f} | "
+                    f"**{v.cpu_ratio:.3f}** | {rounds} ({v.cpu_ratio_rounds_median:.3f}) | "
+                    f"{v.cpu_ratio_without_broker:.3f} | "
                     f"{v.rps_before:.0f} | {v.rps_after:.0f} | {v.rps_ratio:.3f} | "
                     f"{v.text()} |")
     return rows

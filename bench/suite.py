@@ -21,11 +21,14 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import broker_users  # noqa: E402
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
@@ -75,7 +78,7 @@ def vhost(prefix: str = "bench") -> Iterator[str]:
         _rabbitmqctl("delete_vhost", name)
 
 
-def _server_engine():  # type: ignore[no-untyped-def]
+def _server_engine() -> Engine:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 

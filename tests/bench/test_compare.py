@@ -45,6 +45,7 @@ def test_judge_passes_within_the_tolerance_and_pairs_rounds():
 
     assert found.cpu_ratio == pytest.approx(6.3 / 6.0)
     assert found.cpu_ratio_rounds == pytest.approx((3.2 / 3.0, 3.1 / 3.0))
+    assert found.cpu_ratio_rounds_median == pytest.approx(3.15 / 3.0)
     assert found.cpu_ratio_without_broker == pytest.approx(4.2 / 4.0)
     assert found.rps_ratio == pytest.approx(97.0 / 105.0)
     assert found.passed
