@@ -101,7 +101,11 @@ def checked_out(ref: str, say: Callable[[str], None] = print) -> Iterator[Source
     entry = CACHE / key
     entry.mkdir(parents=True, exist_ok=True)
     with (entry / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another run that uses {entry}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
         root, stamp = entry / "src", entry / "commit"
         if not stamp.exists() or stamp.read_text() != commit:
             say(f"extracting {ref} ({commit[:10]}) into {root}")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import measure
 import suite
 from refsrc import Source
@@ -122,8 +123,11 @@ def running(name: str, source: Source, args: Any, run_name: str,
         suite.wait_http_ok(f"{bases['cached']}/readyz", procs, timeout=180)
         for base in bases.values():
             suite.wait_http_ok(f"{base}/products/{ids[0]}", procs, timeout=120)
-        products, tokens = checkout.prepare_data(bases["cached"], types.SimpleNamespace(
-            products=args.checkout_products, customers=args.customers))
+        try:
+            products, tokens = checkout.prepare_data(bases["cached"], types.SimpleNamespace(
+                products=args.checkout_products, customers=args.customers))
+        except httpx.HTTPError as exc:
+            raise suite.BenchError(f"{name}: preparing accounts and products: {exc}") from exc
         clocks = measure.Clocks(procs, [str(make_url(u).database) for u in urls.values()])
         clocks.pids.pop("redis", None)  # rate limits are off: nothing of ours runs there
         yield Side(name, source, env, urls, bases, procs, clocks,
