@@ -226,9 +226,10 @@ def markdown(summary, latency, rpc, meta):
         f"{latency['count']} PATCHes (goal p99 <= 100 ms)."])
 
 
-def seed(database_url, count):
-    """`python -m catalog.seed` (a subprocess: this file's name shadows the package here)."""
-    subprocess.run([sys.executable, "-m", "catalog.seed", str(count), "--no-events",
+def seed(database_url, count, python=sys.executable):
+    """`python -m catalog.seed` (a subprocess: this file's name shadows the package here);
+    `python`: another commit's, when comparing."""
+    subprocess.run([python, "-m", "catalog.seed", str(count), "--no-events",
                     "--random-seed", "5"], env={**suite.os.environ,
                                                  "CATALOG_DATABASE_URL": database_url},
                    check=True, capture_output=True, timeout=600)

@@ -157,9 +157,10 @@ _IN_FLIGHT = ("SELECT (SELECT count(*) FROM payments WHERE status = 'pending')"
               " + (SELECT count(*) FROM idempotency_keys WHERE state = 'in_flight')")
 
 
-def books(env, payments_url, catalog_url, products=None):
+def books(env, payments_url, catalog_url, products=None, python=sys.executable):
     """Every 201 was one succeeded payment, charged once; ledger and stock agree. `products`:
-    the ids prepare_data made (default: every product, when the catalog holds only those)."""
+    the ids prepare_data made (default: every product, when the catalog holds only those);
+    `python` runs the reconciliation (another commit's, when comparing)."""
     from sqlalchemy import create_engine, text
 
     def scalar(url, sql):
@@ -179,7 +180,7 @@ def books(env, payments_url, catalog_url, products=None):
     paid = scalar(payments_url, "SELECT count(*) FROM payments WHERE status = 'succeeded'")
     charged = scalar(payments_url, "SELECT count(*) FROM simulator_charges "
                                    "WHERE status = 'succeeded'")
-    reconcile = subprocess.run([sys.executable, "-m", "payments.reconcile"], env=env,
+    reconcile = subprocess.run([python, "-m", "payments.reconcile"], env=env,
                                capture_output=True, text=True, timeout=120, check=False)
     only = ""
     if products:  # uuid.UUID() keeps the literals safe

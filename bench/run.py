@@ -15,6 +15,8 @@ started is stopped and everything it created is removed, also on failure or Ctrl
     .venv/bin/python bench/run.py --quick    # <= 2 min smoke run: fails on errors, never on speed
     .venv/bin/python bench/run.py --only trivial_rpc --rounds 6 --duration 20 --warmup 10
                                              # issue 2's measurement; rewrites its block
+    .venv/bin/python bench/run.py --compare-with df7873d --issue 15
+                                             # before/after cost in one run (bench/compare.py)
 
 Exit status: 0 ok, 1 errors seen (non-2xx, socket errors, inconsistent checkout books), 2 could
 not run, 3 trivial-RPC ratio below --min-ratio.
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import compare
 import harness
 import measure
 import report
@@ -134,6 +137,9 @@ def issue2_block(result: dict[str, Any], meta: dict[str, Any], service: str) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if any(a.split("=", 1)[0] == "--compare-with" for a in given):
+        return compare.main(given)  # a before/after cost comparison, not the whole harness
     args = parse_args(argv)
     suite.on_signal_raise()
     started, source, load_before = time.time(), suite.source_state(), suite.load_average()

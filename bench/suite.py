@@ -21,11 +21,14 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import broker_users  # noqa: E402
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
@@ -75,7 +78,7 @@ def vhost(prefix: str = "bench") -> Iterator[str]:
         _rabbitmqctl("delete_vhost", name)
 
 
-def _server_engine():  # type: ignore[no-untyped-def]
+def _server_engine() -> Engine:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
@@ -95,8 +98,10 @@ def _execute(sql: str) -> None:
 
 
 @contextlib.contextmanager
-def database(service: str, prefix: str = "bench") -> Iterator[str]:
-    """A new, migrated database for `service`; yields its URL and drops it afterwards."""
+def database(service: str, prefix: str = "bench", root: Path = ROOT,
+             python: str = sys.executable) -> Iterator[str]:
+    """A new database for `service`, migrated by the code under `root` (another commit's, when
+    comparing) with `python`; yields its URL and drops it afterwards."""
     from sqlalchemy.engine import make_url
 
     name = f"{unique(prefix)}_{service}"
@@ -104,8 +109,8 @@ def database(service: str, prefix: str = "bench") -> Iterator[str]:
     try:
         url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
         env = {**os.environ, f"{service.upper()}_DATABASE_URL": url}
-        ini = ROOT / "services" / service / "alembic.ini"
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+        ini = root / "services" / service / "alembic.ini"
+        subprocess.run([python, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
                        env=env, check=True, capture_output=True, timeout=120)
         yield url
     finally:
@@ -113,10 +118,12 @@ def database(service: str, prefix: str = "bench") -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def databases(services: tuple[str, ...], prefix: str = "bench") -> Iterator[dict[str, str]]:
+def databases(services: tuple[str, ...], prefix: str = "bench", root: Path = ROOT,
+              python: str = sys.executable) -> Iterator[dict[str, str]]:
     """`database()` for several services at once, created and migrated side by side."""
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(len(services)) as pool:
-        futures = {service: pool.submit(stack.enter_context, database(service, prefix))
+        futures = {service: pool.submit(stack.enter_context,
+                                        database(service, prefix, root, python))
                    for service in services}
         # Every one finishes before any error is raised, so the stack drops all that exist.
         wait(futures.values())
