@@ -95,7 +95,7 @@ def execute(args: argparse.Namespace, run_name: str) -> dict[str, Any]:
     with suite.vhost() as amqp_uri, suite.databases(harness.SERVICES) as urls, \
             suite.Processes(run_name) as procs, tempfile.TemporaryDirectory() as tmp:
         env = {**suite.suite_env(amqp_uri, urls), "ADMIN_EMAIL": checkout.ADMIN[0],
-               "ADMIN_PASSWORD": checkout.ADMIN[1], "METRICS_PORT": "0",
+               "ADMIN_PASSWORD": checkout.ADMIN[1], "METRICS_PORT": "0", "WEB_METRICS_PORT": "0",
                "AUTH_ACCESS_TOKEN_TTL": "3600"}  # tokens outlive the run
         pg_dsn = urls["catalog"].replace("postgresql+psycopg2://", "postgresql://")
         say("starting the services, 5 gateways and 3 baselines")

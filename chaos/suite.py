@@ -34,7 +34,7 @@ def base_env(rabbit: PrivateRabbit, pg: PrivatePostgres, gateway_port: int) -> d
     env.update({"AMQP_URI": rabbit.uri, "RATE_LIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",
                 "PYTHONWARNINGS": "ignore::Warning:nameko.cli.commands",
                 "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": secrets.token_urlsafe(18),
-                "METRICS_PORT": "0", "GATEWAY_HOST": "127.0.0.1",
+                "METRICS_PORT": "0", "WEB_METRICS_PORT": "0", "GATEWAY_HOST": "127.0.0.1",
                 "GATEWAY_PORT": str(gateway_port), "WEB_PORT": str(free_port()),
                 # Nothing must reach the machine's shared Redis either.
                 "REDIS_URL": "redis://127.0.0.1:1/0"})

@@ -17,7 +17,7 @@ import orjson
 
 from gateway.batching import Context, ReadBatcher
 from gateway.cache import ReadCache
-from shared.errors import NotFound
+from shared.errors import ProductNotFound
 
 if TYPE_CHECKING:
     from gateway.upstream import Upstream
@@ -70,6 +70,6 @@ def render(product: dict[str, Any]) -> Rendered:
     return orjson.dumps(public), f'"{product["version"]}"', bool(product.get("deleted"))
 
 
-def not_found(product_id: str) -> NotFound:
+def not_found(product_id: str) -> ProductNotFound:
     # The wording of catalog.get_product for an unknown id (docs/gateway.md: shared wording).
-    return NotFound(f"No product {product_id}.", extra={"product_id": product_id})
+    return ProductNotFound(f"No product {product_id}.", extra={"product_id": product_id})

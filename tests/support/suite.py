@@ -65,7 +65,7 @@ def running_suite(env: dict[str, str], log_path: Path) -> Iterator[RunningSuite]
     port, web_port = free_port(), free_port()
     # The web front end's sessions: a Redis prefix of this run's own, short-lived.
     env = {"WEB_REDIS_PREFIX": f"test-web-{web_port}-{os.getpid()}:", "WEB_SESSION_TTL": "3600",
-           **env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
+           "WEB_METRICS_PORT": "0", **env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
            "WEB_PORT": str(web_port)}
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, str(ROOT / "deploy/local/run.py")], env=env,

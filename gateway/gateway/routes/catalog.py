@@ -28,7 +28,7 @@ from gateway.routes.catalog_schemas import (
 from gateway.schemas import NO_NUL, PG_INTEGER_MAX
 from gateway.security import current_admin
 from gateway.state import Cache, Reads
-from shared.errors import NotFound, PreconditionFailed
+from shared.errors import PreconditionFailed, ProductNotFound
 from shared.tokens import Identity
 
 router = APIRouter(tags=["catalog"])
@@ -42,7 +42,7 @@ def _id(product_id: str) -> str:
     try:
         return str(uuid.UUID(product_id))
     except ValueError:
-        raise NotFound("No such product.") from None
+        raise ProductNotFound("No such product.") from None
 
 
 def _product(product: dict[str, Any], status: int = 200, **headers: str) -> Response:
@@ -91,7 +91,7 @@ async def get_product(request: Request, product_id: str, reads: Reads,
                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
     body, etag, deleted = await reads.get(_id(product_id), partial(upstream.context_of, request))
     if deleted:
-        raise NotFound("No such product.")
+        raise ProductNotFound("No such product.")
     if if_none_match is not None and etag in _tags(if_none_match, weak_ok=True):
         return Response(status_code=304, headers={"ETag": etag})
     return Response(body, headers={"ETag": etag}, media_type=JSON)

@@ -18,7 +18,7 @@ from catalog.config import settings
 from catalog.dependencies import ProductReads, Store
 from shared.contracts.events import PaymentRefunded, PaymentSucceeded
 from shared.messaging.identity import GATEWAY, PAYMENTS
-from shared.nameko.bootstrap import prepare
+from shared.nameko.bootstrap import Prepared
 from shared.nameko.context import RequestContext
 from shared.nameko.events import event_handler
 from shared.nameko.health import HealthMixin
@@ -28,14 +28,12 @@ from shared.nameko.principal import Principal
 from shared.nameko.rpc import rpc
 from shared.wire import utcnow
 
-# At import, before `nameko run` starts any extension: its preflight stops the process with
-# one line per unfixable problem (docs/deploy.md), which a dependency's setup could not.
-prepare("catalog", settings().log_level)
 log = logging.getLogger(__name__)
 
 
 class CatalogService(HealthMixin):
     name = "catalog"
+    prepared = Prepared("catalog", lambda: settings().log_level)  # before any setup()
 
     context = RequestContext()
     # /metrics on <SERVICE>_METRICS_PORT, with business signals (docs/observability.md)

@@ -21,7 +21,7 @@ from payments.domain import Actor
 from payments.ports import Deps
 from shared.errors import Forbidden
 from shared.messaging.identity import GATEWAY
-from shared.nameko.bootstrap import prepare
+from shared.nameko.bootstrap import Prepared
 from shared.nameko.context import RequestContext
 from shared.nameko.database import Database
 from shared.nameko.health import HealthMixin
@@ -30,13 +30,12 @@ from shared.nameko.outbox import OutboxRelay
 from shared.nameko.principal import Principal
 from shared.nameko.rpc import ServiceRpc, rpc
 
-# Here, not in a dependency's setup(): its preflight must stop `nameko run` before any start.
-prepare("payments", settings().log_level)
 log = logging.getLogger(__name__)
 
 
 class PaymentsService(HealthMixin):
     name = "payments"
+    prepared = Prepared("payments", lambda: settings().log_level)  # before any setup()
 
     context = RequestContext()
     metrics = ServiceMetrics(signals.Signals())  # /metrics with business signals

@@ -41,12 +41,19 @@ from shared.errors.catalog import (
     ReservationLapsed,
     ReservationMismatch,
     ReservationNotFound,
+    ReservationReleased,
     SkuTaken,
     StockAboveMaximum,
     StockBelowReserved,
     VersionMismatch,
 )
-from shared.errors.payments import CardDeclined, IdempotencyKeyInUse, NotRefundable, PaymentNotFound
+from shared.errors.payments import (
+    CardDeclined,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    NotRefundable,
+    PaymentNotFound,
+)
 
 WIRE_ERRORS: dict[str, type[SuiteError]] = wire.wire_errors()
 for _cls in WIRE_ERRORS.values():
@@ -60,11 +67,12 @@ def error_for_wire(payload: dict[str, Any]) -> SuiteError:
 
 __all__ = [
     "WIRE_ERRORS", "BadCredentials", "BadRequest", "CardDeclined", "Conflict", "EmailTaken",
-    "Forbidden", "IdempotencyKeyInUse", "LoginThrottled", "MethodNotAllowed", "NotFound",
-    "NotRefundable", "OutOfStock", "PayloadTooLarge", "PaymentNotFound", "PaymentRequired",
-    "PreconditionFailed", "ProductNotFound", "ReservationCommitted", "ReservationLapsed",
-    "ReservationMismatch", "ReservationNotFound", "ServiceUnavailable", "SkuTaken",
-    "StockAboveMaximum", "StockBelowReserved", "SuiteError", "TokenRejected", "TooManyRequests",
-    "Unauthorized", "UnsupportedMediaType", "UpstreamTimeout", "UserNotFound", "ValidationFailed",
+    "Forbidden", "IdempotencyKeyInUse", "IdempotencyKeyReused", "LoginThrottled",
+    "MethodNotAllowed", "NotFound", "NotRefundable", "OutOfStock", "PayloadTooLarge",
+    "PaymentNotFound", "PaymentRequired", "PreconditionFailed", "ProductNotFound",
+    "ReservationCommitted", "ReservationLapsed", "ReservationMismatch", "ReservationNotFound",
+    "ReservationReleased", "ServiceUnavailable", "SkuTaken", "StockAboveMaximum",
+    "StockBelowReserved", "SuiteError", "TokenRejected", "TooManyRequests", "Unauthorized",
+    "UnsupportedMediaType", "UpstreamTimeout", "UserNotFound", "ValidationFailed",
     "VersionMismatch", "error_for_wire",
 ]
