@@ -34,6 +34,10 @@ class Rates:
     reads: float
 
 
+# The stored 409s of a checkout: no stock, or (resumed late) its reservation lapsed.
+REFUSALS = ("out_of_stock", "reservation_expired")
+
+
 class Workload:
     def __init__(self, client: httpx.AsyncClient, world: World, history: History,
                  rng: random.Random) -> None:
@@ -89,7 +93,7 @@ class Workload:
             return
         op.payment_id = body.get("payment_id")
         op.result = {k: body.get(k) for k in ("code", "decline_code", "payment_id")}
-        if status != 402 and not (status == 409 and body.get("code") == "out_of_stock"):
+        if status != 402 and not (status == 409 and body.get("code") in REFUSALS):
             op.unexpected = f"HTTP {status}: {str(body)[:200]}"
         self.history.complete(op, "fail", status)
 

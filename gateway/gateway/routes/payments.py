@@ -78,10 +78,11 @@ def _answer(outcome: dict[str, Any], location: str | None = None) -> Response:
 
 router = APIRouter(prefix="/payments", tags=["payments"], route_class=JsonRoute)
 CHECKOUT_DOC = ("Prices come from the catalog. Stock is reserved, the card charged, and the "
-                "reservation committed; a decline releases it. 409 is out of stock or the same "
-                "key still in flight; 422 is a bad body, an unknown product, several "
-                "currencies, a total above 10^15 minor units, an unsupported method or the key "
-                "reused with another body.")
+                "reservation committed; a decline releases it. 409 is out of stock (code "
+                "out_of_stock, or reservation_expired when a resumed checkout's hold lapsed "
+                "first) or the same key still in flight (idempotency_key_in_use); 422 is a bad "
+                "body, an unknown product, several currencies, a total above 10^15 minor "
+                "units, an unsupported method or the key reused with another body.")
 CHECKOUT_RESPONSES = {
     **success(201, "Location", *REPLAYABLE),
     **problems(*BODY, 401, 409, *UPSTREAM),
