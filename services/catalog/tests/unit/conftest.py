@@ -22,6 +22,7 @@ def _load(name: str, file: str) -> ModuleType:
 
 _load("catalog_fake_products", "fake_products.py")
 fakes = _load("catalog_unit_fakes", "fakes.py")
+_load("catalog_unit_steps", "steps.py")
 
 
 @pytest.fixture

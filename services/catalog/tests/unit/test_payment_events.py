@@ -6,32 +6,14 @@ import datetime as dt
 import uuid
 
 import pytest
+from catalog_fake_products import NOW
 from catalog_unit_fakes import refunded, succeeded
+from catalog_unit_steps import TTL, available, product, reserve
 
-from catalog import payment_events, reservations, use_cases
-from catalog.schemas import NewProduct, Reservation, parse
+from catalog import payment_events, reservations
 
-TTL = 900.0
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 E = [uuid.UUID(int=n) for n in range(10)]  # event ids
 
-
-def product(tx, sku, stock):
-    with tx:
-        return uuid.UUID(use_cases.create_product(tx, parse(NewProduct, {
-            "sku": sku, "name": sku, "price": 100, "stock": stock}))["id"])
-
-
-def reserve(tx, rid, items, now=NOW):
-    request = parse(Reservation, {"reservation_id": rid, "items": [
-        {"product_id": str(pid), "quantity": qty} for pid, qty in items]})
-    with tx:
-        return reservations.reserve_stock(tx, request, now, TTL)
-
-
-def available(state, pid):
-    row = state.products[pid]
-    return row["on_hand"] - row["reserved"]
 
 
 def test_payment_succeeded_commits_and_refund_restocks_once(tx, state):

@@ -6,31 +6,12 @@ import datetime as dt
 import uuid
 
 import pytest
+from catalog_fake_products import NOW
+from catalog_unit_steps import TTL, available, product, reserve
 
 from catalog import reservations, use_cases
-from catalog.schemas import NewProduct, Reservation, parse
+from catalog.schemas import Reservation, parse
 from shared.errors import Conflict, NotFound, OutOfStock, ReservationLapsed, ValidationFailed
-
-TTL = 900.0
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
-
-
-def product(tx, sku, stock):
-    with tx:
-        return uuid.UUID(use_cases.create_product(tx, parse(NewProduct, {
-            "sku": sku, "name": sku, "price": 100, "stock": stock}))["id"])
-
-
-def reserve(tx, rid, items, now=NOW):
-    request = parse(Reservation, {"reservation_id": rid, "items": [
-        {"product_id": str(pid), "quantity": qty} for pid, qty in items]})
-    with tx:
-        return reservations.reserve_stock(tx, request, now, TTL)
-
-
-def available(state, pid):
-    row = state.products[pid]
-    return row["on_hand"] - row["reserved"]
 
 
 def test_reserve_holds_units_and_reports_stock_changed(tx, state):
