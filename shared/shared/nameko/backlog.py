@@ -167,7 +167,7 @@ class BacklogCollector(Collector):
         for database in self.backlog.databases:
             if database.factory is None:
                 continue
-            pool, key = database.factory.engine.pool, [self.backlog.service, database.attr_name]
+            pool, key = database.factory.engine.pool, [self.backlog.service, database.pool]
             for family, reader in ((checked_out, "checkedout"), (idle, "checkedin"),
                                    (size, "size")):
                 read = getattr(pool, reader, None)

@@ -13,8 +13,11 @@ from shared.db import UnitOfWorkFactory, make_engine
 class Database(DependencyProvider):  # type: ignore[misc]
     """`db = Database(lambda: settings().database_url)`; in a worker: `with self.db() as uow:`."""
 
-    def __init__(self, url: Callable[[], str], pool_size: Callable[[], int] = lambda: 10) -> None:
+    # `pool`: the label /metrics gives its pool, "db" in every service whatever the attribute.
+    def __init__(self, url: Callable[[], str], pool_size: Callable[[], int] = lambda: 10,
+                 pool: str = "db") -> None:
         self._url = url
+        self.pool = pool
         self._pool_size = pool_size
         self.factory: UnitOfWorkFactory | None = None
 
