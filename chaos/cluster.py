@@ -53,7 +53,7 @@ class RabbitCluster:
 
     def leader(self, queue: str, vhost: str = "/", via: PrivateRabbit | None = None) -> str:
         """The node name that leads quorum queue `queue` (asked of `via`, else a live node)."""
-        node = via or self.first
+        node = via or next(n for n in self.nodes if n.process and n.process.poll() is None)
         rows = json.loads(ctl(node, "list_queues", "-p", vhost, "name", "leader",
                               "--formatter", "json") or "[]")
         for row in rows:

@@ -22,9 +22,9 @@ AMBIGUOUS = {"409", "429", "500", "502", "503", "504"}
 def absorbed(catalog_log: Path) -> list[str]:
     """Payment ids of payment_succeeded deliveries the catalog's inbox turned away."""
     found: list[str] = []
-    if not catalog_log.exists():
-        return found
-    for line in catalog_log.read_bytes().splitlines():
+    # The catalog's replicas (cluster mode) log beside it, as catalog-2.log and so on.
+    logs = [catalog_log, *sorted(catalog_log.parent.glob(f"{catalog_log.stem}-*.log"))]
+    for line in (b"\n".join(p.read_bytes() for p in logs if p.exists())).splitlines():
         if DUPLICATE_MSG.encode() in line:
             try:
                 found.append(str(orjson.loads(line).get("payment_id")))
@@ -57,8 +57,10 @@ def summarize(ops: list[Op], records: list[Record], verdict: Verdict, extra: dic
     for op in ops:
         by_kind.setdefault(op.kind, Counter())[op.outcome] += 1
     statuses = Counter(op.status for op in ops if op.kind == "checkout")
-    faults = [{**asdict(r), "first_ok_checkout_after_s": first_ok_after(ops, r.healed)}
-              for r in records]
+    faults = [{**asdict(r), "first_ok_checkout_after_s": first_ok_after(ops, r.healed),
+               # A lost cluster node: the other nodes serve on while it is down.
+               **({"first_ok_checkout_after_kill_s": first_ok_after(ops, r.start)}
+                  if r.fault == "node" else {})} for r in records]
     return {
         **extra,
         "ops": {kind: dict(c) for kind, c in by_kind.items()},
