@@ -1,8 +1,10 @@
 """`make chaos CHAOS_ARGS=--cluster`: the suite on a private 3-node cluster with quorum queues.
 
 Each service runs REPLICAS processes, each replica through its own FaultyProxy to another node,
-so losing one node leaves every service a replica on a live node. The node fault SIGKILLs the
-node that leads `rpc-payments` (asked of the cluster just before), holds, then restarts it.
+so losing one node leaves every service a replica on a live node. The gateway (one URL, one
+node) sits on the node no payments replica uses: `rpc-payments`, declared by a payments replica,
+is led by one of theirs. The node fault SIGKILLs the node that leads `rpc-payments` (asked of
+the cluster just before), holds, then restarts it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chaos.cluster import RabbitCluster
+from chaos.infra import PrivateRabbit
 from chaos.nemesis import Fault
 from chaos.proxy import FaultyProxy
 
@@ -35,6 +38,11 @@ def replica_name(service: str, index: int) -> str:
 def node_port(cluster: RabbitCluster, service_index: int, replica: int) -> int:
     """Replicas of one service on different nodes; services spread over the nodes."""
     return cluster.nodes[(service_index + replica) % len(cluster.nodes)].port
+
+
+def gateway_node(cluster: RabbitCluster, services: tuple[str, ...]) -> PrivateRabbit:
+    used = {node_port(cluster, services.index("payments"), r) for r in range(REPLICAS)}
+    return next(node for node in cluster.nodes if node.port not in used)
 
 
 def add_replicas(commands: dict[str, list[str]], services: tuple[str, ...],

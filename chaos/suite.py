@@ -89,6 +89,10 @@ def start_suite(rabbit: PrivateRabbit, pg: PrivatePostgres, logdir: Path,
     for name, proxy in proxies.items():
         own = env[f"{name.split('-')[0].upper()}_AMQP_URI"]
         per_process[name]["AMQP_URI"] = broker_users.with_port(own, proxy.port)
+    if cluster is not None:
+        gateway = per_process["gateway"]
+        gateway["GATEWAY_AMQP_URI"] = broker_users.with_port(
+            gateway["GATEWAY_AMQP_URI"], cluster_mode.gateway_node(cluster, SERVICES).port)
     supervisor = Supervisor(procs, per_process, logdir)
     supervisor.start()
     return Suite(env, supervisor, proxies, f"http://127.0.0.1:{gateway_port}")
