@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from chaos import amqp, cluster_mode, heal, report
+from chaos import amqp, cluster_faults, cluster_mode, heal, report, rolling
 from chaos.checker import check
 from chaos.cluster import RabbitCluster
 from chaos.fault_checks import fault_checks
@@ -47,8 +47,11 @@ async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
         nemesis.scenarios["reorder"] = lambda: refund_before_sale(workload, suite, db)
         plan = short_plan(rng) if args.short else full_plan(rng, int(args.duration // 10))
         if cluster is not None:
-            nemesis.scenarios["node"] = cluster_mode.node_fault(cluster)
-            plan = cluster_mode.plan(plan)
+            nemesis.scenarios["node"] = cluster_faults.node_fault(cluster)
+            nemesis.scenarios["rolling"] = rolling.restart_fault(
+                suite, cluster, [n for n in suite.supervisor.children
+                                 if n.split("-")[0] in SERVICES], cluster_mode.REPLICAS)
+            plan = cluster_faults.plan(plan)
         gaps = (4.0, 6.0) if args.short else (8.0, 16.0)
         rates = Rates(args.rate, args.rate / 6, args.rate)
         print(f"chaos: workload {args.duration:.0f} s at {args.rate}/s checkouts, seed "
@@ -60,7 +63,7 @@ async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
     print("chaos: workload over; healing and waiting for quiescence", flush=True)
     await asyncio.to_thread(heal.heal, suite, rabbit, pg)
     if cluster is not None:
-        await asyncio.to_thread(cluster_mode.heal, cluster)
+        await asyncio.to_thread(cluster_faults.heal, cluster)
     quiet = await asyncio.to_thread(heal.wait_quiescent, suite, rabbit, db,
                                     150.0 if args.short else 300.0)
     ops = History.load(out / "history.jsonl")

@@ -41,14 +41,26 @@ def first_ok_after(ops: list[Op], t: float) -> float | None:
 
 def unexplained_exits(exits: list[Exit], records: list[Record], t0: float) -> list[str]:
     """Exits not inside a fault that killed that process (from its start to 10 s after heal)."""
-    killed = [(r.fault.split(":", 1)[1] if r.fault.startswith("kill:")
-               else str(r.detail.get("killed")), r.start - 1, r.healed + 10) for r in records]
+    killed = [([r.fault.split(":", 1)[1]] if r.fault.startswith("kill:")
+               else _names(r.detail.get("killed")), r.start - 1, r.healed + 10) for r in records]
     found = []
     for e in exits:
         at = e.at - t0
-        if not any(name == e.name and start <= at <= end for name, start, end in killed):
+        if not any(e.name in names and start <= at <= end for names, start, end in killed):
             found.append(f"{e.name} exited with {e.code} at t={at:.1f}s")
     return found
+
+
+def failed_during(ops: list[Op], start: float, end: float) -> int:
+    """Client operations started in [start, end] with an attempt that failed: a 5xx, a timeout
+    or a dropped connection (not a business answer such as 402 or 409)."""
+    return sum(1 for op in ops if start <= op.start <= end
+               and any(not s.isdigit() or s.startswith("5") for s in op.statuses))
+
+
+def _names(killed: Any) -> list[str]:
+    """A fault's `killed` detail: one process name, or a list of them (the rolling restart)."""
+    return [str(n) for n in killed] if isinstance(killed, list) else [str(killed)]
 
 
 def summarize(ops: list[Op], records: list[Record], verdict: Verdict, extra: dict[str, Any],
@@ -60,7 +72,9 @@ def summarize(ops: list[Op], records: list[Record], verdict: Verdict, extra: dic
     faults = [{**asdict(r), "first_ok_checkout_after_s": first_ok_after(ops, r.healed),
                # A lost cluster node: the other nodes serve on while it is down.
                **({"first_ok_checkout_after_kill_s": first_ok_after(ops, r.start)}
-                  if r.fault == "node" else {})} for r in records]
+                  if r.fault == "node" else {}),
+               **({"requests_failed_during": failed_during(ops, r.start, r.healed)}
+                  if r.fault == "rolling" else {})} for r in records]
     return {
         **extra,
         "ops": {kind: dict(c) for kind, c in by_kind.items()},

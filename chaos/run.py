@@ -45,7 +45,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if args.seed is None:
         args.seed = 1 if args.short else random.SystemRandom().randrange(1, 10**6)
     if args.short:
-        args.duration = 60.0
+        args.duration = cluster_mode.SHORT_DURATION if args.cluster else 60.0
     args.rate = args.rate or (2.5 if args.short else 4.0)
     return args
 
