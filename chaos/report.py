@@ -115,12 +115,17 @@ def render(summary: dict[str, Any]) -> str:
              "checkout started after the heal):"]
     lines += [f"  t={f['start']:7.1f}s {f['fault']:<20} held {f['healed'] - f['start']:5.1f} s "
               f"recovery {f['recovery_s']} s, first ok checkout +{f['first_ok_checkout_after_s']}"
-              f" s {_short(f['detail'])}" for f in summary["faults"]]
+              f" s{_cluster(f)} {_short(f['detail'])}" for f in summary["faults"]]
     lines.append(f"violations: {summary['violations']}")
     for kind, details in summary["violation_details"].items():
         lines += [f"  {kind}: {d}" for d in details[:20]]
     lines.append("RESULT: " + ("PASS" if summary["ok"] else "FAIL"))
     return "\n".join(lines)
+
+
+def _cluster(fault: dict[str, Any]) -> str:
+    keys = ("first_ok_checkout_after_kill_s", "requests_failed_during")  # cluster mode's faults
+    return "".join(f", {key} {fault[key]}" for key in keys if key in fault)
 
 
 def _short(detail: dict[str, Any]) -> str:
