@@ -14,8 +14,9 @@ from typing import Any
 
 import httpx
 
-from chaos import amqp, heal, report
+from chaos import amqp, cluster_faults, cluster_mode, heal, report, rolling
 from chaos.checker import check
+from chaos.cluster import RabbitCluster
 from chaos.fault_checks import fault_checks
 from chaos.fixtures import make_world
 from chaos.history import History
@@ -30,7 +31,8 @@ TAIL = 15.0  # seconds of traffic after the last recovery
 
 
 async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
-                pg: PrivatePostgres, out: Path) -> dict[str, Any]:
+                pg: PrivatePostgres, out: Path, cluster: RabbitCluster | None = None
+                ) -> dict[str, Any]:
     rng = random.Random(args.seed)
     db = Databases({s: pg.server_url(s) for s in SERVICES})
     await asyncio.to_thread(amqp.declare_tap, rabbit.uri)
@@ -44,6 +46,12 @@ async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
         nemesis = Nemesis(suite, rabbit, pg, db, t0)
         nemesis.scenarios["reorder"] = lambda: refund_before_sale(workload, suite, db)
         plan = short_plan(rng) if args.short else full_plan(rng, int(args.duration // 10))
+        if cluster is not None:
+            nemesis.scenarios["node"] = cluster_faults.node_fault(cluster)
+            nemesis.scenarios["rolling"] = rolling.restart_fault(
+                suite, cluster, [n for n in suite.supervisor.children
+                                 if n.split("-")[0] in SERVICES], cluster_mode.REPLICAS)
+            plan = cluster_faults.plan(plan)
         gaps = (4.0, 6.0) if args.short else (8.0, 16.0)
         rates = Rates(args.rate, args.rate / 6, args.rate)
         print(f"chaos: workload {args.duration:.0f} s at {args.rate}/s checkouts, seed "
@@ -54,6 +62,8 @@ async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
         history.close()
     print("chaos: workload over; healing and waiting for quiescence", flush=True)
     await asyncio.to_thread(heal.heal, suite, rabbit, pg)
+    if cluster is not None:
+        await asyncio.to_thread(cluster_faults.heal, cluster)
     quiet = await asyncio.to_thread(heal.wait_quiescent, suite, rabbit, db,
                                     150.0 if args.short else 300.0)
     ops = History.load(out / "history.jsonl")
@@ -64,7 +74,8 @@ async def drive(args: argparse.Namespace, suite: Suite, rabbit: PrivateRabbit,
     db.dispose()
     extra = {"seed": args.seed, "mode": "short" if args.short else "full",
              "duration_s": args.duration, "checkout_rate": args.rate,
-             "quiescence_s": quiet.seconds, "quiescent": quiet.converged}
+             "quiescence_s": quiet.seconds, "quiescent": quiet.converged,
+             **({"cluster_nodes": len(cluster.nodes)} if cluster else {})}
     return report.summarize(ops, nemesis.records, verdict, extra, suite.supervisor.exits, t0,
                             out / "logs" / "catalog.log")
 

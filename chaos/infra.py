@@ -24,8 +24,8 @@ START_TIMEOUT = 120.0
 
 
 class PrivateRabbit:
-    def __init__(self, base: Path) -> None:
-        self.dir = base / "rabbit"
+    def __init__(self, base: Path, name: str = "rabbit") -> None:
+        self.dir = base / name
         self.dir.mkdir(parents=True)
         self.port, self.dist_port = free_port(), free_port()
         self.node = f"chaos-{secrets.token_hex(4)}@localhost"

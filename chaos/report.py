@@ -22,9 +22,9 @@ AMBIGUOUS = {"409", "429", "500", "502", "503", "504"}
 def absorbed(catalog_log: Path) -> list[str]:
     """Payment ids of payment_succeeded deliveries the catalog's inbox turned away."""
     found: list[str] = []
-    if not catalog_log.exists():
-        return found
-    for line in catalog_log.read_bytes().splitlines():
+    # The catalog's replicas (cluster mode) log beside it, as catalog-2.log and so on.
+    logs = [catalog_log, *sorted(catalog_log.parent.glob(f"{catalog_log.stem}-*.log"))]
+    for line in (b"\n".join(p.read_bytes() for p in logs if p.exists())).splitlines():
         if DUPLICATE_MSG.encode() in line:
             try:
                 found.append(str(orjson.loads(line).get("payment_id")))
@@ -41,14 +41,26 @@ def first_ok_after(ops: list[Op], t: float) -> float | None:
 
 def unexplained_exits(exits: list[Exit], records: list[Record], t0: float) -> list[str]:
     """Exits not inside a fault that killed that process (from its start to 10 s after heal)."""
-    killed = [(r.fault.split(":", 1)[1] if r.fault.startswith("kill:")
-               else str(r.detail.get("killed")), r.start - 1, r.healed + 10) for r in records]
+    killed = [([r.fault.split(":", 1)[1]] if r.fault.startswith("kill:")
+               else _names(r.detail.get("killed")), r.start - 1, r.healed + 10) for r in records]
     found = []
     for e in exits:
         at = e.at - t0
-        if not any(name == e.name and start <= at <= end for name, start, end in killed):
+        if not any(e.name in names and start <= at <= end for names, start, end in killed):
             found.append(f"{e.name} exited with {e.code} at t={at:.1f}s")
     return found
+
+
+def failed_during(ops: list[Op], start: float, end: float) -> int:
+    """Client operations started in [start, end] with an attempt that failed: a 5xx, a timeout
+    or a dropped connection (not a business answer such as 402 or 409)."""
+    return sum(1 for op in ops if start <= op.start <= end
+               and any(not s.isdigit() or s.startswith("5") for s in op.statuses))
+
+
+def _names(killed: Any) -> list[str]:
+    """A fault's `killed` detail: one process name, or a list of them (the rolling restart)."""
+    return [str(n) for n in killed] if isinstance(killed, list) else [str(killed)]
 
 
 def summarize(ops: list[Op], records: list[Record], verdict: Verdict, extra: dict[str, Any],
@@ -57,8 +69,12 @@ def summarize(ops: list[Op], records: list[Record], verdict: Verdict, extra: dic
     for op in ops:
         by_kind.setdefault(op.kind, Counter())[op.outcome] += 1
     statuses = Counter(op.status for op in ops if op.kind == "checkout")
-    faults = [{**asdict(r), "first_ok_checkout_after_s": first_ok_after(ops, r.healed)}
-              for r in records]
+    faults = [{**asdict(r), "first_ok_checkout_after_s": first_ok_after(ops, r.healed),
+               # A lost cluster node: the other nodes serve on while it is down.
+               **({"first_ok_checkout_after_kill_s": first_ok_after(ops, r.start)}
+                  if r.fault == "node" else {}),
+               **({"requests_failed_during": failed_during(ops, r.start, r.healed)}
+                  if r.fault == "rolling" else {})} for r in records]
     return {
         **extra,
         "ops": {kind: dict(c) for kind, c in by_kind.items()},
@@ -99,12 +115,17 @@ def render(summary: dict[str, Any]) -> str:
              "checkout started after the heal):"]
     lines += [f"  t={f['start']:7.1f}s {f['fault']:<20} held {f['healed'] - f['start']:5.1f} s "
               f"recovery {f['recovery_s']} s, first ok checkout +{f['first_ok_checkout_after_s']}"
-              f" s {_short(f['detail'])}" for f in summary["faults"]]
+              f" s{_cluster(f)} {_short(f['detail'])}" for f in summary["faults"]]
     lines.append(f"violations: {summary['violations']}")
     for kind, details in summary["violation_details"].items():
         lines += [f"  {kind}: {d}" for d in details[:20]]
     lines.append("RESULT: " + ("PASS" if summary["ok"] else "FAIL"))
     return "\n".join(lines)
+
+
+def _cluster(fault: dict[str, Any]) -> str:
+    keys = ("first_ok_checkout_after_kill_s", "requests_failed_during")  # cluster mode's faults
+    return "".join(f", {key} {fault[key]}" for key in keys if key in fault)
 
 
 def _short(detail: dict[str, Any]) -> str:

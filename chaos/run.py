@@ -4,6 +4,7 @@ wait for quiescence, check the history against every database; exit 1 on any vio
     python chaos/run.py --short                    # CI: <= 5 min, four faults
     python chaos/run.py --seed 7 --duration 600    # full run, every kind of fault
     python chaos/run.py ... --out DIR              # keep history.jsonl, logs, report.json
+    python chaos/run.py --cluster --short          # 3-node cluster, quorum queues, replicas
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any, NoReturn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # `chaos` as a package (not this directory first)
 
-from chaos import report  # noqa: E402
+from chaos import cluster_mode, report  # noqa: E402
+from chaos.cluster import RabbitCluster  # noqa: E402
 from chaos.drive import drive  # noqa: E402
 from chaos.infra import PrivatePostgres, PrivateRabbit  # noqa: E402
 from chaos.suite import start_suite  # noqa: E402
@@ -37,13 +39,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, help="checkouts per second (reads: the same, "
                                                    "logins: a sixth)")
     parser.add_argument("--out", type=Path, help="keep the history, logs and report here")
+    parser.add_argument("--cluster", action="store_true",
+                        help="a 3-node RabbitMQ cluster, quorum queues, 2 replicas per service")
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = 1 if args.short else random.SystemRandom().randrange(1, 10**6)
     if args.short:
-        args.duration = 60.0
+        args.duration = cluster_mode.SHORT_DURATION if args.cluster else 60.0
     args.rate = args.rate or (2.5 if args.short else 4.0)
     return args
+
+
+def start_broker(base: Path, clustered: bool) -> tuple[PrivateRabbit, RabbitCluster | None]:
+    """One private node, or a cluster (its first node stands for the broker in the run's own
+    tools) with quorum queues."""
+    if not clustered:
+        rabbit = PrivateRabbit(base)
+        print(f"chaos: private RabbitMQ {rabbit.node} on :{rabbit.port} up in "
+              f"{rabbit.start():.1f} s", flush=True)
+        return rabbit, None
+    cluster_mode.use_quorum_queues()
+    cluster = RabbitCluster(base)
+    took = cluster.start()
+    print(f"chaos: private RabbitMQ cluster {cluster.running_nodes()} on "
+          f"{[n.port for n in cluster.nodes]} up in {took:.1f} s", flush=True)
+    return cluster.first, cluster
 
 
 def _on_signal(signum: int, frame: object) -> NoReturn:
@@ -57,25 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(tempfile.mkdtemp(prefix="chaos-"))
     out = args.out or base / "out"
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    rabbit = pg = suite = None
+    rabbit = pg = suite = cluster = None
     summary: dict[str, Any] = {"ok": False}
     try:
-        rabbit, pg = PrivateRabbit(base), PrivatePostgres(base)
-        print(f"chaos: private RabbitMQ {rabbit.node} on :{rabbit.port} up in "
-              f"{rabbit.start():.1f} s", flush=True)
+        pg = PrivatePostgres(base)
+        rabbit, cluster = start_broker(base, args.cluster)
         pg.init()
         print(f"chaos: private PostgreSQL on :{pg.port} up in {pg.start():.1f} s", flush=True)
-        suite = start_suite(rabbit, pg, out / "logs")
+        suite = start_suite(rabbit, pg, out / "logs", cluster)
         print(f"chaos: suite ready in {suite.wait_ready():.1f} s at {suite.url}", flush=True)
-        summary = asyncio.run(drive(args, suite, rabbit, pg, out))
+        summary = asyncio.run(drive(args, suite, rabbit, pg, out, cluster))
         summary["total_s"] = round(time.monotonic() - started, 1)
         report.write(out / "report.json", summary)
         print(report.render(summary), flush=True)
     finally:
-        for part in (suite, rabbit, pg):
+        for part in (suite, cluster or rabbit, pg):
             if part is not None:
                 part.stop()
-        for server in ("rabbit", "pg"):  # the private servers' own logs, beside the suite's
+        servers = [p.name for p in base.iterdir() if p.name.startswith(("rabbit", "pg"))]
+        for server in servers:  # the private servers' own logs, beside the suite's
             if (base / server / "server.log").exists():
                 shutil.copy(base / server / "server.log", out / "logs" / f"{server}.log")
         if not args.out and not summary["ok"]:  # keep the evidence of a failed run

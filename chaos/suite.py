@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from chaos import cluster_mode
+from chaos.cluster import RabbitCluster
 from chaos.infra import PrivatePostgres, PrivateRabbit
 from chaos.procs import Supervisor, free_port, wait_for
 from chaos.proxy import FaultyProxy
@@ -65,7 +67,8 @@ class Suite:
             proxy.close()
 
 
-def start_suite(rabbit: PrivateRabbit, pg: PrivatePostgres, logdir: Path) -> Suite:
+def start_suite(rabbit: PrivateRabbit, pg: PrivatePostgres, logdir: Path,
+                cluster: RabbitCluster | None = None) -> Suite:
     gateway_port = free_port()
     env = base_env(rabbit, pg, gateway_port)
     started = time.monotonic()
@@ -74,11 +77,22 @@ def start_suite(rabbit: PrivateRabbit, pg: PrivatePostgres, logdir: Path) -> Sui
     prepare(env)  # databases, migrations, the whole topology, on the private servers
     print(f"chaos: prepared databases and topology in {time.monotonic() - started:.1f} s",
           flush=True)
-    proxies = {s: FaultyProxy(s, rabbit.port).start() for s in SERVICES}
-    per_process = {name: dict(env) for name in commands()}
-    for service, proxy in proxies.items():
-        own = env[f"{service.upper()}_AMQP_URI"]
-        per_process[service]["AMQP_URI"] = broker_users.with_port(own, proxy.port)
-    supervisor = Supervisor(commands(), per_process, logdir)
+    procs = commands()
+    if cluster is None:
+        proxies = {s: FaultyProxy(s, rabbit.port) for s in SERVICES}
+    else:  # replicas of every service, spread over the nodes
+        procs = cluster_mode.add_replicas(procs, SERVICES)
+        proxies = cluster_mode.proxies(cluster, SERVICES)
+    for proxy in proxies.values():
+        proxy.start()
+    per_process = {name: dict(env) for name in procs}
+    for name, proxy in proxies.items():
+        own = env[f"{name.split('-')[0].upper()}_AMQP_URI"]
+        per_process[name]["AMQP_URI"] = broker_users.with_port(own, proxy.port)
+    if cluster is not None:
+        gateway = per_process["gateway"]
+        gateway["GATEWAY_AMQP_URI"] = broker_users.with_port(
+            gateway["GATEWAY_AMQP_URI"], cluster_mode.gateway_node(cluster, SERVICES).port)
+    supervisor = Supervisor(procs, per_process, logdir)
     supervisor.start()
     return Suite(env, supervisor, proxies, f"http://127.0.0.1:{gateway_port}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from functools import lru_cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +82,23 @@ class TokenSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def token_settings() -> TokenSettings:
     return TokenSettings()
+
+
+QueueType = Literal["classic", "quorum"]
+
+
+class BusSettings(BaseSettings):
+    """The type of every durable queue the suite declares (docs/adr/0029-quorum-queues.md): one
+    value for every process on a vhost, or RabbitMQ refuses the other declarations."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    bus_queue_type: QueueType = Field(default="classic", validation_alias="BUS_QUEUE_TYPE")
+
+
+def bus_queue_type() -> QueueType:
+    # Read on each call (declarations only, at start-up) so one test process can try both.
+    return load(BusSettings).bus_queue_type
 
 
 Loaded = TypeVar("Loaded", bound=BaseSettings)

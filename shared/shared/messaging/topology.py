@@ -21,13 +21,15 @@ from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 
 from shared.messaging import names
+from shared.messaging.queue_types import (
+    DELIVERY_LIMIT,
+    dead_letter_queue_arguments,
+    retry_queue_arguments,
+)
+from shared.settings import QueueType, bus_queue_type
 
 # Services that publish events (exchange `<svc>.events`) and serve RPC (queue `rpc-<svc>`).
 SERVICES = ("auth", "catalog", "payments")
-
-# Broker-side safety net: a message redelivered this many times (its consumer died before acking,
-# e.g. a handler that crashes the process) is dead-lettered instead of looping forever.
-DELIVERY_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,12 @@ def handler_queue(sub: Subscription) -> Queue:
                  durable=True, queue_arguments=handler_queue_arguments(sub.queue))
 
 
-def _queue(name: str, on: Exchange, key: str, arguments: dict[str, str] | None = None) -> Queue:
+def _queue(name: str, on: Exchange, key: str, arguments: dict[str, object] | None) -> Queue:
     return Queue(name, on, routing_key=key, durable=True,  # type: ignore[no-untyped-call]
                  queue_arguments=arguments)
 
 
-def _entities() -> list[Exchange | Queue]:
+def _entities(kind: QueueType) -> list[Exchange | Queue]:
     dlx, retry = exchange(names.DLX, "direct"), exchange(names.RETRY_EXCHANGE, "direct")
     requeue = exchange(names.REQUEUE_EXCHANGE, "direct")
     entities: list[Exchange | Queue] = [dlx, retry, requeue]
@@ -133,19 +135,20 @@ def _entities() -> list[Exchange | Queue]:
                               queue_arguments=handler_queue_arguments(sub.queue)))
         # The retry queue holds a message for its per-message TTL, then dead-letters it back to
         # the handler queue through the requeue exchange.
-        entities.append(_queue(names.retry_queue(sub.queue), retry, sub.queue, {
-            "x-dead-letter-exchange": names.REQUEUE_EXCHANGE,
-            "x-dead-letter-routing-key": sub.queue}))
+        entities.append(_queue(names.retry_queue(sub.queue), retry, sub.queue,
+                               retry_queue_arguments(sub.queue, kind)))
     for queue in all_queues() + rpc_queues():
-        entities.append(_queue(names.dead_letter_queue(queue), dlx, queue))
+        entities.append(_queue(names.dead_letter_queue(queue), dlx, queue,
+                               dead_letter_queue_arguments(kind)))
     return entities
 
 
-def declare_topology(connection: Connection) -> None:
-    """Declare every exchange, handler queue, retry queue and DLQ (idempotent)."""
+def declare_topology(connection: Connection, kind: QueueType | None = None) -> None:
+    """Declare every exchange, handler queue, retry queue and DLQ (idempotent), as `kind`
+    (default: BUS_QUEUE_TYPE)."""
     channel = connection.channel()  # type: ignore[no-untyped-call]
     try:
-        for entity in _entities():
+        for entity in _entities(kind or bus_queue_type()):
             entity.bind(channel).declare()
     finally:
         channel.close()

@@ -19,6 +19,7 @@ from nameko.constants import DEFAULT_TRANSPORT_OPTIONS
 
 from shared.messaging import names
 from shared.messaging.identity import connection_user
+from shared.messaging.queue_types import dead_letter_queue_arguments
 from shared.nameko.envelope import raw_body
 
 _KEPT = ("correlation_id", "reply_to", "message_id", "timestamp", "type", "app_id", "priority")
@@ -29,7 +30,7 @@ def dead_letter_queue(queue: str) -> Queue:
     """`<queue>.dlq` on the DLX, declared exactly as shared.messaging.topology declares it."""
     dlx = Exchange(names.DLX, type="direct", durable=True)  # type: ignore[no-untyped-call]
     return Queue(names.dead_letter_queue(queue), dlx, routing_key=queue,  # type: ignore[no-untyped-call]
-                 durable=True)
+                 durable=True, queue_arguments=dead_letter_queue_arguments())
 
 
 def parked_headers(message: Any, queue: str, reason: str, attempts: int = 1) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from nameko.rpc import Rpc, RpcConsumer
 
 from shared.errors import BadRequest, Forbidden, SuiteError, ValidationFailed
 from shared.messaging.identity import component_user, connection_user, sender
+from shared.messaging.queue_types import rpc_queue_arguments
 from shared.nameko import envelope, parking, replies
 from shared.nameko.channel import BROKER_ERRORS
 from shared.nameko.consumer import DrainingQueueConsumer
@@ -96,6 +97,8 @@ class SafeRpcConsumer(RpcConsumer):  # type: ignore[misc]
 
     def setup(self) -> None:
         super().setup()
+        # nameko's own `rpc-<svc>` declaration, with the bus's queue type (BUS_QUEUE_TYPE).
+        self.queue.queue_arguments = rpc_queue_arguments()
         self.reply_channel = replies.ReplyChannel(self.container.config)
 
     def stop(self) -> None:
