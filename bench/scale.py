@@ -1,0 +1,183 @@
+"""Scale scenario (issue 18): what the data's size costs. Two copies of the suite side by side,
+each on its own vhost and databases: one with --small-rows (10 000) products, payments,
+idempotency keys, reservations and outbox/inbox rows, one with --rows (1 000 000), all seeded in
+bulk (bench/scale_seed.py), not through the API. Product read, listing, full-text search and
+checkout run against both in interleaved ABBA rounds; then one pass of each relay and sweeper is
+timed on both (bench/scale_passes.py) and the catalog's reads are EXPLAINed on both.
+
+    make bench BENCH_ARGS="--only scale"              # opt-in: not part of the default run
+    .venv/bin/python bench/scale.py                   # the same; rewrites docs/benchmarks.md#scale
+    .venv/bin/python bench/scale.py --quick           # 100 000 rows, short rounds, no doc update
+
+Exit status: 0 ok, 1 errors seen (non-2xx, socket errors), 2 could not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import types
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+import harness
+import scale_report
+import scenarios
+import suite
+from sqlalchemy import create_engine, text
+
+SIZES = ("small", "big")
+BENCH = Path(__file__).resolve().parent
+
+
+def parse_args(argv: list[str] | None) -> Any:
+    parser = common.parser(__doc__, connections=32, connections_help="product reads (else 16)")
+    parser.add_argument("--rows", type=int, help="rows of the big copy (default 1000000)")
+    parser.add_argument("--small-rows", type=int, default=10_000)
+    parser.add_argument("--sample", type=int, default=10_000, help="product ids read")
+    parser.add_argument("--db-pool-size", type=int, default=4,
+                        help="DB_POOL_SIZE of each service: two copies within max_connections")
+    args = common.defaults(parser.parse_args(argv), rounds=(1, 3), duration=(3.0, 10.0),
+                           warmup=(1.0, 3.0))
+    args.rows = args.rows or (100_000 if args.quick else 1_000_000)
+    return args
+
+
+def seed(urls: dict[str, dict[str, str]], rows: dict[str, int]) -> None:
+    """Both copies at once, each service's database by its own subprocess."""
+    children = [subprocess.Popen([sys.executable, str(BENCH / "scale_seed.py"), service,
+                                  urls[size][service], str(rows[size])],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for size in SIZES for service in ("catalog", "payments")]
+    for child in children:
+        out, err = child.communicate(timeout=1800)
+        if child.returncode != 0:
+            raise suite.BenchError(f"bulk seeding failed: {err.strip()[-2000:]}")
+        print(f"bench: {out.strip()}", flush=True)
+
+
+def start(procs: suite.Processes, size: str, amqp_uri: str, urls: dict[str, str],
+          pool_size: int) -> str:
+    """The services and one gateway (cache and rate limits off) of one copy; its base URL."""
+    checkout = scenarios.module("checkout")
+    env = {**suite.suite_env(amqp_uri, urls), "ADMIN_EMAIL": checkout.ADMIN[0],
+           "ADMIN_PASSWORD": checkout.ADMIN[1], "METRICS_PORT": "0",
+           "AUTH_ACCESS_TOKEN_TTL": "3600", "DB_POOL_SIZE": str(pool_size)}
+    for service in harness.SERVICES:  # named per copy, so each gets its own broker user here
+        procs.start(f"{service}_{size}", suite.nameko_service(service),
+                    {**env, "AMQP_URI": env[f"{service.upper()}_AMQP_URI"]})
+    port = suite.free_port()
+    procs.start(f"gateway_{size}", [sys.executable, "-m", "gateway"],
+                {**env, "AMQP_URI": env["GATEWAY_AMQP_URI"], "GATEWAY_HOST": "127.0.0.1",
+                 "GATEWAY_PORT": str(port), "GATEWAY_CACHE_ENABLED": "false"})
+    return f"http://127.0.0.1:{port}"
+
+
+def sample_ids(catalog_url: str, count: int) -> list[str]:
+    """`count` product ids spread over the whole table, in random order."""
+    engine = create_engine(catalog_url)
+    try:
+        with engine.connect() as conn:
+            return [str(i) for i in conn.execute(text(
+                "SELECT id FROM products ORDER BY random() LIMIT :n"), {"n": count}).scalars()]
+    finally:
+        engine.dispose()
+
+
+def workloads(base: str, catalog_url: str, args: Any, tmp: str) -> dict[str, str]:
+    """Scenario -> wrk script for one copy: accounts and checkout products made through its
+    gateway, product ids from its own table; listing and search from `listing_paths`."""
+    checkout = scenarios.module("checkout")
+    products, tokens = checkout.prepare_data(base, types.SimpleNamespace(products=50,
+                                                                          customers=16))
+    names, categories = harness.catalog_words(catalog_url)
+    paths = scenarios.listing_paths(names, categories)
+    folder = Path(tmp) / base.rsplit(":", 1)[1]
+    folder.mkdir()
+    return {
+        "product_read": scenarios.module("catalog").lua_script(
+            sample_ids(catalog_url, args.sample), str(folder)),
+        "listing": scenarios.paths_script("listing", [p for p in paths if "q=" not in p], [],
+                                          str(folder)),
+        "search": scenarios.paths_script("search", [p for p in paths if "q=" in p], [],
+                                         str(folder)),
+        "checkout": checkout.lua_script(tokens, products, str(folder)),
+    }
+
+
+def measure(binary: str, bases: dict[str, str], scripts: dict[str, dict[str, str]], args: Any,
+            procs: suite.Processes) -> list[dict[str, Any]]:
+    """Per scenario: a warm-up of each copy, then ABBA rounds (small, big / big, small)."""
+    samples = []
+    for key in scale_report.SCENARIOS:
+        connections = args.connections if key == "product_read" else 16
+        for size in SIZES:
+            common.wrk(binary, bases[size], scripts[size][key], connections, args.warmup)
+        for index in range(args.rounds):
+            for size in common.abba(index, SIZES):
+                procs.check_alive()
+                result = common.wrk(binary, bases[size], scripts[size][key], connections,
+                                    args.duration)
+                samples.append({"scenario": key, "size": size, "round": index + 1,
+                                "connections": connections, **result.__dict__})
+                print(f"bench: {key} {size}: {result.rps:.1f}/s p99 {result.p99_ms:.1f} ms "
+                      f"errors {result.errors}", flush=True)
+    return samples
+
+
+def passes_and_plans(urls: dict[str, dict[str, str]]) -> dict[str, Any]:
+    def run(*argv: str) -> Any:
+        done = subprocess.run([sys.executable, str(BENCH / "scale_passes.py"), *argv],
+                              capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            raise suite.BenchError(f"scale_passes {argv[0]} failed: {done.stderr[-2000:]}")
+        return json.loads(done.stdout)
+    return {size: {"passes": run("passes", urls[size]["catalog"], urls[size]["payments"]),
+                   "plans": run("explain", urls[size]["catalog"], *scale_report.WORDS)}
+            for size in SIZES}
+
+
+def collect(binary: str, args: Any, run_name: str) -> dict[str, Any]:
+    rows = {"small": args.small_rows, "big": args.rows}
+    with contextlib.ExitStack() as stack:
+        vhosts = {size: stack.enter_context(suite.vhost(f"scale{size}")) for size in SIZES}
+        urls = {size: stack.enter_context(suite.databases(harness.SERVICES, f"scale_{size}"))
+                for size in SIZES}
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        print(f"bench: seeding {rows} rows per table in bulk", flush=True)
+        seed(urls, rows)
+        procs = stack.enter_context(suite.Processes(run_name))
+        bases = {size: start(procs, size, vhosts[size], urls[size], args.db_pool_size)
+                 for size in SIZES}
+        for size in SIZES:
+            suite.wait_http_ok(f"{bases[size]}/readyz", procs, timeout=120)
+        scripts = {size: workloads(bases[size], urls[size]["catalog"], args, tmp)
+                   for size in SIZES}
+        print("bench: measuring", flush=True)
+        samples = measure(binary, bases, scripts, args, procs)
+        print("bench: timing the relays and sweepers, explaining the reads", flush=True)
+        return {"rows": rows, "samples": samples, "jobs": passes_and_plans(urls)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    run = common.Run("bench/scale.py", "scale", argv)
+    measured, failed = run.attempt(collect, args)
+    if failed is not None or measured is None:
+        return failed or 2
+    summary = scale_report.summarise(measured["samples"])
+    meta = run.meta(rows=measured["rows"], rounds=args.rounds, duration_s=args.duration,
+                    warmup_s=args.warmup, connections=args.connections, sample=args.sample,
+                    db_pool_size=args.db_pool_size)
+    run.finish(args, "scale", scale_report.markdown(summary, measured["jobs"], meta), meta,
+               summary=summary, jobs=measured["jobs"], samples=measured["samples"])
+    return 1 if any(s["errors"] for s in summary.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
