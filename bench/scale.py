@@ -30,6 +30,7 @@ import scale_report
 import scenarios
 import suite
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 SIZES = ("small", "big")
 BENCH = Path(__file__).resolve().parent
@@ -110,9 +111,26 @@ def workloads(base: str, catalog_url: str, args: Any, tmp: str) -> dict[str, str
     }
 
 
+_BLOCKS = ("SELECT COALESCE(SUM(heap_blks_hit + COALESCE(idx_blks_hit, 0)), 0), "
+           "COALESCE(SUM(heap_blks_read + COALESCE(idx_blks_read, 0)), 0) "
+           "FROM pg_statio_user_tables")
+
+
+def blocks(catalog_url: str) -> tuple[int, int]:
+    """(found in shared buffers, read from the OS) blocks of the catalog's tables so far."""
+    engine = create_engine(catalog_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            hit, read = conn.execute(text(_BLOCKS)).one()
+    finally:
+        engine.dispose()
+    return int(hit), int(read)
+
+
 def measure(binary: str, bases: dict[str, str], scripts: dict[str, dict[str, str]], args: Any,
-            procs: suite.Processes) -> list[dict[str, Any]]:
-    """Per scenario: a warm-up of each copy, then ABBA rounds (small, big / big, small)."""
+            procs: suite.Processes, catalogs: dict[str, str]) -> list[dict[str, Any]]:
+    """Per scenario: a warm-up of each copy, then ABBA rounds (small, big / big, small); with
+    each round, the share of the catalog's block reads PostgreSQL's buffers answered."""
     samples = []
     for key in scale_report.SCENARIOS:
         connections = args.connections if key == "product_read" else 16
@@ -121,10 +139,13 @@ def measure(binary: str, bases: dict[str, str], scripts: dict[str, dict[str, str
         for index in range(args.rounds):
             for size in common.abba(index, SIZES):
                 procs.check_alive()
+                before = blocks(catalogs[size])
                 result = common.wrk(binary, bases[size], scripts[size][key], connections,
                                     args.duration)
+                hit, read = (b - a for a, b in zip(before, blocks(catalogs[size]), strict=True))
                 samples.append({"scenario": key, "size": size, "round": index + 1,
-                                "connections": connections, **result.__dict__})
+                                "connections": connections, **result.__dict__,
+                                "buffer_hit_ratio": hit / (hit + read) if hit + read else None})
                 print(f"bench: {key} {size}: {result.rps:.1f}/s p99 {result.p99_ms:.1f} ms "
                       f"errors {result.errors}", flush=True)
     return samples
@@ -159,7 +180,8 @@ def collect(binary: str, args: Any, run_name: str) -> dict[str, Any]:
         scripts = {size: workloads(bases[size], urls[size]["catalog"], args, tmp)
                    for size in SIZES}
         print("bench: measuring", flush=True)
-        samples = measure(binary, bases, scripts, args, procs)
+        samples = measure(binary, bases, scripts, args, procs,
+                          {size: urls[size]["catalog"] for size in SIZES})
         print("bench: timing the relays and sweepers, explaining the reads", flush=True)
         return {"rows": rows, "samples": samples, "jobs": passes_and_plans(urls)}
 

@@ -4,6 +4,7 @@ sweeper passes, and the plans of the catalog's reads on the big copy."""
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import common
@@ -25,15 +26,20 @@ WORDS = ("chair", "oak", "rugged", "oak desk")  # the plans EXPLAINed (words of 
 def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in SCENARIOS:
-        sizes = {size: common.medians([s for s in samples if s["scenario"] == key
-                                       and s["size"] == size], ("rps", "p50_ms", "p99_ms"))
-                 for size in ("small", "big")}
+        sizes = {size: _medians([s for s in samples if s["scenario"] == key
+                                 and s["size"] == size]) for size in ("small", "big")}
         p99 = sizes["big"]["p99_ms"] / sizes["small"]["p99_ms"]
         rate = sizes["big"]["rps"] / sizes["small"]["rps"]
         out[key] = {**sizes, "p99_ratio": p99, "rate_ratio": rate,
                     "met": bool(SCENARIOS[key][2](p99, rate)),
                     "errors": sizes["small"]["errors"] + sizes["big"]["errors"]}
     return out
+
+
+def _medians(mine: list[dict[str, Any]]) -> dict[str, Any]:
+    ratios = [s["buffer_hit_ratio"] for s in mine if s.get("buffer_hit_ratio") is not None]
+    return {**common.medians(mine, ("rps", "p50_ms", "p99_ms")),
+            "buffer_hit_ratio": statistics.median(ratios) if ratios else None}
 
 
 def markdown(summary: dict[str, Any], jobs: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -56,14 +62,21 @@ def markdown(summary: dict[str, Any], jobs: dict[str, Any], meta: dict[str, Any]
 
 def _scenario_rows(summary: dict[str, Any], small: int, big: int) -> list[str]:
     rows = [f"| scenario | {small:,}: req/s | p99 ms | {big:,}: req/s | p99 ms | p99 ratio | "
-            "req/s ratio | goal | errors |", "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+            "req/s ratio | goal | errors | buffer hits (small / big) |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for key, (title, goal, _) in SCENARIOS.items():
         s = summary[key]
         rows.append(f"| {title} | {s['small']['rps']:.0f} | {s['small']['p99_ms']:.1f} | "
                     f"{s['big']['rps']:.0f} | {s['big']['p99_ms']:.1f} | "
                     f"{s['p99_ratio']:.2f} | {s['rate_ratio']:.2f} | {goal}: "
-                    f"**{'met' if s['met'] else 'NOT met'}** | {s['errors']} |")
+                    f"**{'met' if s['met'] else 'NOT met'}** | {s['errors']} | "
+                    f"{_share(s['small'])} / {_share(s['big'])} |")
     return rows
+
+
+def _share(figures: dict[str, Any]) -> str:
+    ratio = figures["buffer_hit_ratio"]
+    return "-" if ratio is None else f"{100 * ratio:.1f}%"
 
 
 def _job_rows(jobs: dict[str, Any], small: int, big: int) -> list[str]:
