@@ -19,7 +19,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import types
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import harness
 import scale_report
-import scenarios
+import scale_setup
 import suite
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-SIZES = ("small", "big")
+SIZES = scale_setup.SIZES
 BENCH = Path(__file__).resolve().parent
 
 
@@ -49,88 +48,29 @@ def parse_args(argv: list[str] | None) -> Any:
     return args
 
 
-def seed(urls: dict[str, dict[str, str]], rows: dict[str, int]) -> None:
-    """Both copies at once, each service's database by its own subprocess."""
-    children = [subprocess.Popen([sys.executable, str(BENCH / "scale_seed.py"), service,
-                                  urls[size][service], str(rows[size])],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for size in SIZES for service in ("catalog", "payments")]
-    for child in children:
-        out, err = child.communicate(timeout=1800)
-        if child.returncode != 0:
-            raise suite.BenchError(f"bulk seeding failed: {err.strip()[-2000:]}")
-        print(f"bench: {out.strip()}", flush=True)
-
-
-def start(procs: suite.Processes, size: str, amqp_uri: str, urls: dict[str, str],
-          pool_size: int) -> str:
-    """The services and one gateway (cache and rate limits off) of one copy; its base URL."""
-    checkout = scenarios.module("checkout")
-    env = {**suite.suite_env(amqp_uri, urls), "ADMIN_EMAIL": checkout.ADMIN[0],
-           "ADMIN_PASSWORD": checkout.ADMIN[1], "METRICS_PORT": "0",
-           "AUTH_ACCESS_TOKEN_TTL": "3600", "DB_POOL_SIZE": str(pool_size)}
-    for service in harness.SERVICES:  # named per copy, so each gets its own broker user here
-        procs.start(f"{service}_{size}", suite.nameko_service(service),
-                    {**env, "AMQP_URI": env[f"{service.upper()}_AMQP_URI"]})
-    port = suite.free_port()
-    procs.start(f"gateway_{size}", [sys.executable, "-m", "gateway"],
-                {**env, "AMQP_URI": env["GATEWAY_AMQP_URI"], "GATEWAY_HOST": "127.0.0.1",
-                 "GATEWAY_PORT": str(port), "GATEWAY_CACHE_ENABLED": "false"})
-    return f"http://127.0.0.1:{port}"
-
-
-def sample_ids(catalog_url: str, count: int) -> list[str]:
-    """`count` product ids spread over the whole table, in random order."""
-    engine = create_engine(catalog_url)
-    try:
-        with engine.connect() as conn:
-            return [str(i) for i in conn.execute(text(
-                "SELECT id FROM products ORDER BY random() LIMIT :n"), {"n": count}).scalars()]
-    finally:
-        engine.dispose()
-
-
-def workloads(base: str, catalog_url: str, args: Any, tmp: str) -> dict[str, str]:
-    """Scenario -> wrk script for one copy: accounts and checkout products made through its
-    gateway, product ids from its own table; listing and search from `listing_paths`."""
-    checkout = scenarios.module("checkout")
-    products, tokens = checkout.prepare_data(base, types.SimpleNamespace(products=50,
-                                                                          customers=16))
-    names, categories = harness.catalog_words(catalog_url)
-    paths = scenarios.listing_paths(names, categories)
-    folder = Path(tmp) / base.rsplit(":", 1)[1]
-    folder.mkdir()
-    return {
-        "product_read": scenarios.module("catalog").lua_script(
-            sample_ids(catalog_url, args.sample), str(folder)),
-        "listing": scenarios.paths_script("listing", [p for p in paths if "q=" not in p], [],
-                                          str(folder)),
-        "search": scenarios.paths_script("search", [p for p in paths if "q=" in p], [],
-                                         str(folder)),
-        "checkout": checkout.lua_script(tokens, products, str(folder)),
-    }
-
-
 _BLOCKS = ("SELECT COALESCE(SUM(heap_blks_hit + COALESCE(idx_blks_hit, 0)), 0), "
            "COALESCE(SUM(heap_blks_read + COALESCE(idx_blks_read, 0)), 0) "
            "FROM pg_statio_user_tables")
 
 
-def blocks(catalog_url: str) -> tuple[int, int]:
-    """(found in shared buffers, read from the OS) blocks of the catalog's tables so far."""
-    engine = create_engine(catalog_url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            hit, read = conn.execute(text(_BLOCKS)).one()
-    finally:
-        engine.dispose()
-    return int(hit), int(read)
+def blocks(urls: list[str]) -> tuple[int, int]:
+    """(found in shared buffers, read from the OS) blocks of these databases' tables so far."""
+    found = [0, 0]
+    for url in urls:
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                for index, value in enumerate(conn.execute(text(_BLOCKS)).one()):
+                    found[index] += int(value)
+        finally:
+            engine.dispose()
+    return found[0], found[1]
 
 
 def measure(binary: str, bases: dict[str, str], scripts: dict[str, dict[str, str]], args: Any,
-            procs: suite.Processes, catalogs: dict[str, str]) -> list[dict[str, Any]]:
+            procs: suite.Processes, databases: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Per scenario: a warm-up of each copy, then ABBA rounds (small, big / big, small); with
-    each round, the share of the catalog's block reads PostgreSQL's buffers answered."""
+    each round, the share of its databases' block reads PostgreSQL's buffers answered."""
     samples = []
     for key in scale_report.SCENARIOS:
         connections = args.connections if key == "product_read" else 16
@@ -139,10 +79,11 @@ def measure(binary: str, bases: dict[str, str], scripts: dict[str, dict[str, str
         for index in range(args.rounds):
             for size in common.abba(index, SIZES):
                 procs.check_alive()
-                before = blocks(catalogs[size])
+                before = blocks(databases[size])
                 result = common.wrk(binary, bases[size], scripts[size][key], connections,
                                     args.duration)
-                hit, read = (b - a for a, b in zip(before, blocks(catalogs[size]), strict=True))
+                hit, read = (b - a for a, b in zip(before, blocks(databases[size]),
+                                                         strict=True))
                 samples.append({"scenario": key, "size": size, "round": index + 1,
                                 "connections": connections, **result.__dict__,
                                 "buffer_hit_ratio": hit / (hit + read) if hit + read else None})
@@ -171,17 +112,17 @@ def collect(binary: str, args: Any, run_name: str) -> dict[str, Any]:
                 for size in SIZES}
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         print(f"bench: seeding {rows} rows per table in bulk", flush=True)
-        seed(urls, rows)
+        scale_setup.seed(urls, rows)
         procs = stack.enter_context(suite.Processes(run_name))
-        bases = {size: start(procs, size, vhosts[size], urls[size], args.db_pool_size)
+        bases = {size: scale_setup.start(procs, size, vhosts[size], urls[size], args.db_pool_size)
                  for size in SIZES}
         for size in SIZES:
             suite.wait_http_ok(f"{bases[size]}/readyz", procs, timeout=120)
-        scripts = {size: workloads(bases[size], urls[size]["catalog"], args, tmp)
+        scripts = {size: scale_setup.workloads(bases[size], urls[size]["catalog"], args, tmp)
                    for size in SIZES}
         print("bench: measuring", flush=True)
         samples = measure(binary, bases, scripts, args, procs,
-                          {size: urls[size]["catalog"] for size in SIZES})
+                          {size: list(urls[size].values()) for size in SIZES})
         print("bench: timing the relays and sweepers, explaining the reads", flush=True)
         return {"rows": rows, "samples": samples, "jobs": passes_and_plans(urls)}
 
