@@ -99,7 +99,7 @@ def passes_and_plans(urls: dict[str, dict[str, str]]) -> dict[str, Any]:
         if done.returncode != 0:
             raise suite.BenchError(f"scale_passes {argv[0]} failed: {done.stderr[-2000:]}")
         return json.loads(done.stdout)
-    return {size: {"passes": run("passes", urls[size]["catalog"], urls[size]["payments"]),
+    return {size: {**run("passes", urls[size]["catalog"], urls[size]["payments"]),
                    "plans": run("explain", urls[size]["catalog"], *scale_report.WORDS)}
             for size in SIZES}
 

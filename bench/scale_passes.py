@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import Engine, event, text  # noqa: E402
 
 from catalog import reservations  # noqa: E402
 from catalog.postgres import PostgresStore as CatalogStore  # noqa: E402
@@ -68,7 +68,34 @@ def median_ms(one_pass: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def passes(catalog_url: str, payments_url: str) -> dict[str, float]:
+def plans_of(engine: Engine, one_pass: Callable[[], object]) -> list[str]:
+    """The plan (first nodes, no costs) of each statement one pass sends, EXPLAINed afterwards
+    with its own parameters (EXPLAIN alone: nothing runs)."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "DELETE", "UPDATE", "WITH"):
+            seen.append((statement, parameters))
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        one_pass()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    found, raw = [], engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in seen:
+            cursor.execute(f"EXPLAIN {statement}", parameters)
+            nodes = [row[0].strip().removeprefix("->").split("  (cost=")[0].strip()
+                     for row in cursor.fetchall()]
+            found.append(" / ".join(n for n in nodes if "(cost=" not in n)[:200])
+    finally:
+        raw.rollback()
+        raw.close()
+    return found
+
+
+def passes(catalog_url: str, payments_url: str) -> dict[str, dict[str, Any]]:
     engines = {name: make_engine(url, pool_size=2)
                for name, url in (("catalog", catalog_url), ("payments", payments_url))}
     stores = {"catalog": CatalogStore(UnitOfWorkFactory(engines["catalog"])),
@@ -95,8 +122,10 @@ def passes(catalog_url: str, payments_url: str) -> dict[str, float]:
         "catalog: reservation expiry": in_tx(stores["catalog"], lambda tx: (
             reservations.expire_due(tx, utcnow(), reservations.SWEEP_BATCH))),
     }
+    owners = {name: engines[name.split(":", 1)[0]] for name in jobs}
     try:
-        return {name: median_ms(job) for name, job in jobs.items()}
+        return {"ms": {name: median_ms(job) for name, job in jobs.items()},
+                "plans": {name: plans_of(owners[name], job) for name, job in jobs.items()}}
     finally:
         for engine in engines.values():
             engine.dispose()
