@@ -31,9 +31,20 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
         p99 = sizes["big"]["p99_ms"] / sizes["small"]["p99_ms"]
         rate = sizes["big"]["rps"] / sizes["small"]["rps"]
         out[key] = {**sizes, "p99_ratio": p99, "rate_ratio": rate,
+                    "round_ratios": _round_ratios([s for s in samples if s["scenario"] == key]),
                     "met": bool(SCENARIOS[key][2](p99, rate)),
                     "errors": sizes["small"]["errors"] + sizes["big"]["errors"]}
     return out
+
+
+def _round_ratios(mine: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(p99, req/s) big over small of each round: how far the noise moves the medians' ratio."""
+    found = []
+    for index in sorted({s["round"] for s in mine}):
+        pair = {s["size"]: s for s in mine if s["round"] == index}
+        found.append((pair["big"]["p99_ms"] / pair["small"]["p99_ms"],
+                      pair["big"]["rps"] / pair["small"]["rps"]))
+    return found
 
 
 def _medians(mine: list[dict[str, Any]]) -> dict[str, Any]:
@@ -62,15 +73,16 @@ def markdown(summary: dict[str, Any], jobs: dict[str, Any], meta: dict[str, Any]
 
 def _scenario_rows(summary: dict[str, Any], small: int, big: int) -> list[str]:
     rows = [f"| scenario | {small:,}: req/s | p99 ms | {big:,}: req/s | p99 ms | p99 ratio | "
-            "req/s ratio | goal | errors | buffer hits (small / big) |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+            "req/s ratio | goal | errors | buffer hits (small / big) | per round: p99, req/s |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|"]
     for key, (title, goal, _) in SCENARIOS.items():
         s = summary[key]
         rows.append(f"| {title} | {s['small']['rps']:.0f} | {s['small']['p99_ms']:.1f} | "
                     f"{s['big']['rps']:.0f} | {s['big']['p99_ms']:.1f} | "
                     f"{s['p99_ratio']:.2f} | {s['rate_ratio']:.2f} | {goal}: "
                     f"**{'met' if s['met'] else 'NOT met'}** | {s['errors']} | "
-                    f"{_share(s['small'])} / {_share(s['big'])} |")
+                    f"{_share(s['small'])} / {_share(s['big'])} | "
+                    f"{', '.join(f'{p:.2f}x {r:.2f}x' for p, r in s['round_ratios'])} |")
     return rows
 
 
