@@ -139,20 +139,20 @@ def issue2_block(result: dict[str, Any], meta: dict[str, Any], service: str) -> 
                                     "summary": report.summarise(samples, service, 1.8)})
 
 
-def _opt_in(argv: list[str]) -> tuple[str, list[str]] | None:
-    """(name, the other arguments) when `--only` names an opt-in scenario."""
+def _opt_in(argv: list[str]) -> str | None:
+    """The opt-in scenario `--only` names, if it names one."""
     picker = argparse.ArgumentParser(add_help=False)
     picker.add_argument("--only")
-    known, rest = picker.parse_known_args(argv)
-    return (known.only, rest) if known.only in OPT_IN else None
+    known, _ = picker.parse_known_args(argv)
+    return known.only if known.only in OPT_IN else None
 
 
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if any(a.split("=", 1)[0] == "--compare-with" for a in given):
         return compare.main(given)  # a before/after cost comparison, not the whole harness
-    if (opt_in := _opt_in(given)) is not None:
-        return int(scenarios.module(opt_in[0]).main(opt_in[1]))
+    if (opt_in := _opt_in(given)) is not None:  # its own module and options (--only kept)
+        return int(scenarios.module(opt_in).main(given, script="bench/run.py"))
     args = parse_args(argv)
     suite.on_signal_raise()
     started, source, load_before = time.time(), suite.source_state(), suite.load_average()

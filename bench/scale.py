@@ -14,6 +14,7 @@ Exit status: 0 ok, 1 errors seen (non-2xx, socket errors), 2 could not run.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import subprocess
@@ -40,6 +41,7 @@ def parse_args(argv: list[str] | None) -> Any:
     parser.add_argument("--rows", type=int, help="rows of the big copy (default 1000000)")
     parser.add_argument("--small-rows", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=10_000, help="product ids read")
+    parser.add_argument("--only", choices=["scale"], help=argparse.SUPPRESS)  # via bench/run.py
     parser.add_argument("--db-pool-size", type=int, default=4,
                         help="DB_POOL_SIZE of each service: two copies within max_connections")
     args = common.defaults(parser.parse_args(argv), rounds=(1, 3), duration=(3.0, 10.0),
@@ -100,7 +102,7 @@ def passes_and_plans(urls: dict[str, dict[str, str]]) -> dict[str, Any]:
             raise suite.BenchError(f"scale_passes {argv[0]} failed: {done.stderr[-2000:]}")
         return json.loads(done.stdout)
     return {size: {**run("passes", urls[size]["catalog"], urls[size]["payments"]),
-                   "plans": run("explain", urls[size]["catalog"], *scale_report.WORDS)}
+                   "read_plans": run("explain", urls[size]["catalog"], *scale_report.WORDS)}
             for size in SIZES}
 
 
@@ -127,9 +129,10 @@ def collect(binary: str, args: Any, run_name: str) -> dict[str, Any]:
         return {"rows": rows, "samples": samples, "jobs": passes_and_plans(urls)}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, script: str = "bench/scale.py") -> int:
+    """`script`: the command that ran this, for the record (bench/run.py hands over `--only`)."""
     args = parse_args(argv)
-    run = common.Run("bench/scale.py", "scale", argv)
+    run = common.Run(script, "scale", argv)
     measured, failed = run.attempt(collect, args)
     if failed is not None or measured is None:
         return failed or 2

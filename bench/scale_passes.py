@@ -125,7 +125,7 @@ def passes(catalog_url: str, payments_url: str) -> dict[str, dict[str, Any]]:
     owners = {name: engines[name.split(":", 1)[0]] for name in jobs}
     try:
         return {"ms": {name: median_ms(job) for name, job in jobs.items()},
-                "plans": {name: plans_of(owners[name], job) for name, job in jobs.items()}}
+                "pass_plans": {name: plans_of(owners[name], job) for name, job in jobs.items()}}
     finally:
         for engine in engines.values():
             engine.dispose()

@@ -68,7 +68,7 @@ def markdown(summary: dict[str, Any], jobs: dict[str, Any], meta: dict[str, Any]
         f"- Machine: {meta['machine']['nproc']} x {meta['machine']['cpu']}, shared with other "
         f"engineers' work (load average at the end: {meta['load']})", "",
         *_scenario_rows(summary, small, big), "", *_job_rows(jobs, small, big), "",
-        *_plan_lines(jobs["big"]["plans"], big)])
+        *_plan_lines(jobs["big"]["read_plans"], big)])
 
 
 def _scenario_rows(summary: dict[str, Any], small: int, big: int) -> list[str]:
@@ -99,7 +99,7 @@ def _job_rows(jobs: dict[str, Any], small: int, big: int) -> list[str]:
             "|---|---:|---:|---:|---|"]
     for name, fast in jobs["small"]["ms"].items():
         slow = jobs["big"]["ms"][name]
-        plans = "; ".join(f"`{p}`" for p in jobs["big"]["plans"][name])
+        plans = "; ".join(f"`{p}`" for p in jobs["big"]["pass_plans"][name])
         rows.append(f"| {name} | {fast:.2f} | {slow:.2f} | {slow / max(fast, 1e-6):.1f} | "
                     f"{plans} |")
     return rows
@@ -110,8 +110,9 @@ def _plan_lines(plans: dict[str, Any], big: int) -> list[str]:
              "first nodes):", ""]
     for name, found in plans.items():
         nodes = [p.strip() for i, p in enumerate(found["plan"]) if i == 0 or "->" in p]
+        buffers = next((p.strip() for p in found["plan"] if "Buffers:" in p), "")
         lines.append(f"- {name}: {found['execution']}; "
-                     f"{' / '.join(statistics_free(n) for n in nodes[:3])}")
+                     f"{' / '.join(statistics_free(n) for n in nodes[:3])}; top node's {buffers}")
     return lines
 
 
