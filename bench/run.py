@@ -43,6 +43,8 @@ import suite
 import summary as summaries
 from sqlalchemy.engine import make_url
 
+# Run only when named alone (`--only scale`): their own copies of the suite and data, minutes long.
+OPT_IN = ("scale",)
 SCENARIOS = ("trivial_rpc", "product_uncached", "product_unbatched", "product_cached",
              "product_mix", "listing_search", "login", "checkout", "overview", "edge")
 QUICK = {"rounds": 1, "duration": 3.0, "warmup": 0.0, "products": 1000, "customers": 4,
@@ -68,7 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--checkout-products", type=int)
     parser.add_argument("--login-accounts", type=int)
     parser.add_argument("--service", default="catalog", help="service the trivial RPC pings")
-    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}; "
+                        f"or one of {','.join(OPT_IN)} alone (bench/<name>.py)")
     parser.add_argument("--min-ratio", type=float, default=None,
                         help="exit 3 when the trivial-RPC ratio is below this (default: never)")
     parser.add_argument("--no-doc", action="store_true", help="don't rewrite docs/benchmarks.md")
@@ -136,10 +139,20 @@ def issue2_block(result: dict[str, Any], meta: dict[str, Any], service: str) -> 
                                     "summary": report.summarise(samples, service, 1.8)})
 
 
+def _opt_in(argv: list[str]) -> str | None:
+    """The opt-in scenario `--only` names, if it names one."""
+    picker = argparse.ArgumentParser(add_help=False)
+    picker.add_argument("--only")
+    known, _ = picker.parse_known_args(argv)
+    return known.only if known.only in OPT_IN else None
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if any(a.split("=", 1)[0] == "--compare-with" for a in given):
         return compare.main(given)  # a before/after cost comparison, not the whole harness
+    if (opt_in := _opt_in(given)) is not None:  # its own module and options (--only kept)
+        return int(scenarios.module(opt_in).main(given, script="bench/run.py"))
     args = parse_args(argv)
     suite.on_signal_raise()
     started, source, load_before = time.time(), suite.source_state(), suite.load_average()
