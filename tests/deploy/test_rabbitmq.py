@@ -33,7 +33,8 @@ def declaring_topology(user: str) -> Iterator[tuple[str, str]]:
     """Every (permission, resource) RabbitMQ checks while `declare_topology` runs: configure on
     each entity, write on a bound queue + read on its exchange, and for a queue declared with a
     dead-letter exchange read on the queue + write on that exchange ('' is amq.default)."""
-    for entity in topology._entities():  # the exact declarations, arguments included
+    # The exact declarations, arguments included, for either BUS_QUEUE_TYPE.
+    for entity in topology._entities("classic") + topology._entities("quorum"):
         yield "configure", entity.name
         if isinstance(entity, Queue):
             assert isinstance(entity.exchange, Exchange)
