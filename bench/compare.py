@@ -115,14 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     suite.on_signal_raise()
     started, load_before = time.time(), suite.load_average()
     run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-compare"
-    try:
-        result = collect(args, run_name)
-    except suite.BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+    result = suite.guarded(lambda: collect(args, run_name))
+    if isinstance(result, int):
+        return result
     samples = result["samples"]
     verdicts = {key: judge([s for s in samples if s["scenario"] == key and s["system"] == "before"],
                            [s for s in samples if s["scenario"] == key and s["system"] == "after"],

@@ -229,15 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     suite.on_signal_raise()
     started, source, load_before = time.time(), suite.source_state(), os.getloadavg()[0]
     run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-outbox"
-    try:
-        result = run(args, run_name)
-        load_after = os.getloadavg()[0]
-    except suite.BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+    result = suite.guarded(lambda: run(args, run_name))
+    if isinstance(result, int):
+        return result
+    load_after = os.getloadavg()[0]
     meta = {"command": report.command_line(sys.argv if argv is None else
                                            ["bench/outbox.py", *argv]),
             "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),

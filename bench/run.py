@@ -157,14 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     suite.on_signal_raise()
     started, source, load_before = time.time(), suite.source_state(), suite.load_average()
     run_name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-bench"
-    try:
-        result = execute(args, f"{run_name}-{uuid.uuid4().hex[:6]}")
-    except suite.BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+    result = suite.guarded(lambda: execute(args, f"{run_name}-{uuid.uuid4().hex[:6]}"))
+    if isinstance(result, int):
+        return result
     chosen = result["scenarios"]
     figures = summaries.summarise(result["samples"], chosen)
     meta = {"command": report.command_line(sys.argv if argv is None else ["bench/run.py", *argv]),

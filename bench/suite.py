@@ -18,10 +18,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
@@ -40,6 +40,18 @@ GRACE_SECONDS = 8.0
 
 class BenchError(RuntimeError):
     """A benchmark could not run (missing tool, process died, not ready in time)."""
+
+
+def guarded(work: Callable[[], dict[str, Any]]) -> dict[str, Any] | int:
+    """Run a bench's measuring part; a BenchError or Ctrl-C becomes its printed exit code."""
+    try:
+        return work()
+    except BenchError as exc:
+        print(f"bench: cannot run: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; everything started was stopped", file=sys.stderr)
+        return 130
 
 
 def unique(prefix: str) -> str:
